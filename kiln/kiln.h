@@ -1,0 +1,10 @@
+// Everything a C++ user of kiln includes.
+#pragma once
+
+#include "kiln/allocator.h"
+#include "kiln/array.h"
+#include "kiln/device.h"
+#include "kiln/dtype.h"
+#include "kiln/ops.h"
+#include "kiln/stream.h"
+#include "kiln/transforms.h"

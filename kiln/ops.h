@@ -1,0 +1,250 @@
+// User-facing operations: each validates its arguments, applies type promotion and
+// broadcasting, and builds graph nodes from primitives. Names and semantics follow mlx.core.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "kiln/array.h"
+#include "kiln/stream.h"
+
+namespace kiln {
+
+// ---------------------------------------------------------------- creation
+/** Values from start toward stop (exclusive) by step. */
+KILN_API array arange(double start, double stop, double step, Dtype dtype, StreamOrDevice s = {});
+KILN_API array arange(double start, double stop, double step, StreamOrDevice s = {});
+KILN_API array arange(double start, double stop, Dtype dtype, StreamOrDevice s = {});
+KILN_API array arange(double start, double stop, StreamOrDevice s = {});
+KILN_API array arange(double stop, Dtype dtype, StreamOrDevice s = {});
+KILN_API array arange(double stop, StreamOrDevice s = {});
+/** Integer overloads: int32 results, as in MLX. */
+KILN_API array arange(int start, int stop, int step, StreamOrDevice s = {});
+KILN_API array arange(int start, int stop, StreamOrDevice s = {});
+KILN_API array arange(int stop, StreamOrDevice s = {});
+/** `num` evenly spaced values from start to stop inclusive. */
+KILN_API array linspace(double start, double stop, int num = 50, Dtype dtype = float32, StreamOrDevice s = {});
+/** An array of `shape` filled with `vals` (broadcast), converted to `dtype`. */
+KILN_API array full(Shape shape, array vals, Dtype dtype, StreamOrDevice s = {});
+KILN_API array full(Shape shape, array vals, StreamOrDevice s = {});
+template <typename T>
+array full(Shape shape, T val, Dtype dtype, StreamOrDevice s = {}) {
+  return full(std::move(shape), array(val, dtype), s);
+}
+template <typename T>
+array full(Shape shape, T val, StreamOrDevice s = {}) {
+  return full(std::move(shape), array(val), s);
+}
+KILN_API array zeros(const Shape& shape, Dtype dtype = float32, StreamOrDevice s = {});
+KILN_API array zeros_like(const array& a, StreamOrDevice s = {});
+KILN_API array ones(const Shape& shape, Dtype dtype = float32, StreamOrDevice s = {});
+KILN_API array ones_like(const array& a, StreamOrDevice s = {});
+KILN_API array full_like(const array& a, array vals, StreamOrDevice s = {});
+/** n x m matrix with ones on diagonal k. */
+KILN_API array eye(int n, int m, int k = 0, Dtype dtype = float32, StreamOrDevice s = {});
+KILN_API array eye(int n, Dtype dtype = float32, StreamOrDevice s = {});
+KILN_API array identity(int n, Dtype dtype = float32, StreamOrDevice s = {});
+
+// ---------------------------------------------------------------- conversion and copies
+KILN_API array astype(array a, Dtype dtype, StreamOrDevice s = {});
+/** A row-major copy. */
+KILN_API array copy(array a, StreamOrDevice s = {});
+/** A view with the given shape, strides and element offset (no checks, as in MLX). */
+KILN_API array as_strided(array a, Shape shape, Strides strides, size_t offset, StreamOrDevice s = {});
+
+// ---------------------------------------------------------------- shape
+KILN_API array reshape(const array& a, Shape shape, StreamOrDevice s = {});
+KILN_API array flatten(const array& a, int start_axis, int end_axis = -1, StreamOrDevice s = {});
+KILN_API array flatten(const array& a, StreamOrDevice s = {});
+KILN_API array squeeze(const array& a, const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array squeeze(const array& a, int axis, StreamOrDevice s = {});
+KILN_API array squeeze(const array& a, StreamOrDevice s = {});
+KILN_API array expand_dims(const array& a, const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array expand_dims(const array& a, int axis, StreamOrDevice s = {});
+/** a[start:stop:strides] per axis (bounds are clamped as in Python). */
+KILN_API array slice(const array& a, Shape start, Shape stop, Shape strides, StreamOrDevice s = {});
+KILN_API array slice(const array& a, Shape start, Shape stop, StreamOrDevice s = {});
+/** Splits into `num_splits` equal parts along axis. */
+KILN_API std::vector<array> split(const array& a, int num_splits, int axis, StreamOrDevice s = {});
+KILN_API std::vector<array> split(const array& a, int num_splits, StreamOrDevice s = {});
+/** Splits before each of `indices` along axis. */
+KILN_API std::vector<array> split(const array& a, const Shape& indices, int axis, StreamOrDevice s = {});
+KILN_API std::vector<array> split(const array& a, const Shape& indices, StreamOrDevice s = {});
+KILN_API array concatenate(std::vector<array> arrays, int axis, StreamOrDevice s = {});
+/** Concatenates the flattened arrays. */
+KILN_API array concatenate(std::vector<array> arrays, StreamOrDevice s = {});
+KILN_API array stack(const std::vector<array>& arrays, int axis, StreamOrDevice s = {});
+KILN_API array stack(const std::vector<array>& arrays, StreamOrDevice s = {});
+KILN_API array transpose(const array& a, std::vector<int> axes, StreamOrDevice s = {});
+KILN_API array transpose(const array& a, StreamOrDevice s = {});
+KILN_API array swapaxes(const array& a, int axis1, int axis2, StreamOrDevice s = {});
+KILN_API array moveaxis(const array& a, int source, int destination, StreamOrDevice s = {});
+KILN_API array broadcast_to(const array& a, const Shape& shape, StreamOrDevice s = {});
+KILN_API std::vector<array> broadcast_arrays(const std::vector<array>& inputs, StreamOrDevice s = {});
+/** The shape two shapes broadcast to; throws naming both if they can't. */
+KILN_API Shape broadcast_shapes(const Shape& a, const Shape& b);
+KILN_API Shape broadcast_shapes(const std::vector<Shape>& shapes);
+
+// ---------------------------------------------------------------- unary elementwise
+KILN_API array abs(const array& a, StreamOrDevice s = {});
+KILN_API array negative(const array& a, StreamOrDevice s = {});
+KILN_API array sign(const array& a, StreamOrDevice s = {});
+KILN_API array logical_not(const array& a, StreamOrDevice s = {});
+KILN_API array bitwise_invert(const array& a, StreamOrDevice s = {});
+KILN_API array reciprocal(const array& a, StreamOrDevice s = {});
+KILN_API array square(const array& a, StreamOrDevice s = {});
+KILN_API array sqrt(const array& a, StreamOrDevice s = {});
+KILN_API array rsqrt(const array& a, StreamOrDevice s = {});
+KILN_API array exp(const array& a, StreamOrDevice s = {});
+KILN_API array expm1(const array& a, StreamOrDevice s = {});
+KILN_API array log(const array& a, StreamOrDevice s = {});
+KILN_API array log2(const array& a, StreamOrDevice s = {});
+KILN_API array log10(const array& a, StreamOrDevice s = {});
+KILN_API array log1p(const array& a, StreamOrDevice s = {});
+KILN_API array sin(const array& a, StreamOrDevice s = {});
+KILN_API array cos(const array& a, StreamOrDevice s = {});
+KILN_API array tan(const array& a, StreamOrDevice s = {});
+KILN_API array arcsin(const array& a, StreamOrDevice s = {});
+KILN_API array arccos(const array& a, StreamOrDevice s = {});
+KILN_API array arctan(const array& a, StreamOrDevice s = {});
+KILN_API array sinh(const array& a, StreamOrDevice s = {});
+KILN_API array cosh(const array& a, StreamOrDevice s = {});
+KILN_API array tanh(const array& a, StreamOrDevice s = {});
+KILN_API array arcsinh(const array& a, StreamOrDevice s = {});
+KILN_API array arccosh(const array& a, StreamOrDevice s = {});
+KILN_API array arctanh(const array& a, StreamOrDevice s = {});
+KILN_API array floor(const array& a, StreamOrDevice s = {});
+KILN_API array ceil(const array& a, StreamOrDevice s = {});
+/** Rounds half to even, to `decimals` places. */
+KILN_API array round(const array& a, int decimals = 0, StreamOrDevice s = {});
+KILN_API array sigmoid(const array& a, StreamOrDevice s = {});
+KILN_API array erf(const array& a, StreamOrDevice s = {});
+KILN_API array erfinv(const array& a, StreamOrDevice s = {});
+KILN_API array conjugate(const array& a, StreamOrDevice s = {});
+KILN_API array real(const array& a, StreamOrDevice s = {});
+KILN_API array imag(const array& a, StreamOrDevice s = {});
+KILN_API array isnan(const array& a, StreamOrDevice s = {});
+KILN_API array isinf(const array& a, StreamOrDevice s = {});
+KILN_API array isfinite(const array& a, StreamOrDevice s = {});
+KILN_API array isposinf(const array& a, StreamOrDevice s = {});
+KILN_API array isneginf(const array& a, StreamOrDevice s = {});
+KILN_API array stop_gradient(const array& a, StreamOrDevice s = {});
+
+// ---------------------------------------------------------------- binary elementwise
+KILN_API array add(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array subtract(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array multiply(const array& a, const array& b, StreamOrDevice s = {});
+/** True division: integer inputs give float32. */
+KILN_API array divide(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array floor_divide(const array& a, const array& b, StreamOrDevice s = {});
+/** Remainder with the sign of the divisor (Python's %). */
+KILN_API array remainder(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array power(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array maximum(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array minimum(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array equal(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array not_equal(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array less(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array less_equal(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array greater(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array greater_equal(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array logical_and(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array logical_or(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array logaddexp(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array arctan2(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array bitwise_and(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array bitwise_or(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array bitwise_xor(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array left_shift(const array& a, const array& b, StreamOrDevice s = {});
+KILN_API array right_shift(const array& a, const array& b, StreamOrDevice s = {});
+/** Elementwise choice: x where condition is true, else y (all three broadcast). */
+KILN_API array where(const array& condition, const array& x, const array& y, StreamOrDevice s = {});
+
+// ---------------------------------------------------------------- reductions
+KILN_API array all(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array all(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array all(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array any(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array any(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array any(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array sum(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array sum(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array sum(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array prod(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array prod(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array prod(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array max(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array max(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array max(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array min(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array min(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array min(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array mean(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array mean(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array mean(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array var(const array& a, bool keepdims = false, int ddof = 0, StreamOrDevice s = {});
+KILN_API array var(const array& a, const std::vector<int>& axes, bool keepdims = false, int ddof = 0, StreamOrDevice s = {});
+KILN_API array var(const array& a, int axis, bool keepdims = false, int ddof = 0, StreamOrDevice s = {});
+KILN_API array std(const array& a, bool keepdims = false, int ddof = 0, StreamOrDevice s = {});
+KILN_API array std(const array& a, const std::vector<int>& axes, bool keepdims = false, int ddof = 0, StreamOrDevice s = {});
+KILN_API array std(const array& a, int axis, bool keepdims = false, int ddof = 0, StreamOrDevice s = {});
+KILN_API array argmax(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array argmax(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array argmin(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array argmin(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array logsumexp(const array& a, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array logsumexp(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array logsumexp(const array& a, int axis, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array softmax(const array& a, const std::vector<int>& axes, bool precise = false, StreamOrDevice s = {});
+KILN_API array softmax(const array& a, int axis, bool precise = false, StreamOrDevice s = {});
+KILN_API array softmax(const array& a, bool precise = false, StreamOrDevice s = {});
+
+// ---------------------------------------------------------------- linear algebra
+/** Matrix product with NumPy's rules: 1-D operands are promoted and the added axis removed,
+ *  batch dimensions broadcast. */
+KILN_API array matmul(const array& a, const array& b, StreamOrDevice s = {});
+
+// ---------------------------------------------------------------- operators
+KILN_API array operator-(const array& a);
+KILN_API array operator!(const array& a);
+KILN_API array operator~(const array& a);
+KILN_API array operator+(const array& a, const array& b);
+KILN_API array operator-(const array& a, const array& b);
+KILN_API array operator*(const array& a, const array& b);
+KILN_API array operator/(const array& a, const array& b);
+KILN_API array operator%(const array& a, const array& b);
+KILN_API array operator==(const array& a, const array& b);
+KILN_API array operator!=(const array& a, const array& b);
+KILN_API array operator<(const array& a, const array& b);
+KILN_API array operator<=(const array& a, const array& b);
+KILN_API array operator>(const array& a, const array& b);
+KILN_API array operator>=(const array& a, const array& b);
+KILN_API array operator&&(const array& a, const array& b);
+KILN_API array operator||(const array& a, const array& b);
+KILN_API array operator&(const array& a, const array& b);
+KILN_API array operator|(const array& a, const array& b);
+KILN_API array operator^(const array& a, const array& b);
+KILN_API array operator<<(const array& a, const array& b);
+KILN_API array operator>>(const array& a, const array& b);
+
+/** Scalars on either side take the array's dtype when the kinds allow it (weak typing). */
+KILN_API array scalar_like(double v, bool is_float, const array& other);
+
+#define KILN_SCALAR_OPERATOR(OP)                                                               \
+  template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>                  \
+  array operator OP(const array& a, T b) { return a OP scalar_like(static_cast<double>(b), std::is_floating_point_v<T>, a); } \
+  template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>                  \
+  array operator OP(T a, const array& b) { return scalar_like(static_cast<double>(a), std::is_floating_point_v<T>, b) OP b; }
+KILN_SCALAR_OPERATOR(+)
+KILN_SCALAR_OPERATOR(-)
+KILN_SCALAR_OPERATOR(*)
+KILN_SCALAR_OPERATOR(/)
+KILN_SCALAR_OPERATOR(==)
+KILN_SCALAR_OPERATOR(!=)
+KILN_SCALAR_OPERATOR(<)
+KILN_SCALAR_OPERATOR(<=)
+KILN_SCALAR_OPERATOR(>)
+KILN_SCALAR_OPERATOR(>=)
+#undef KILN_SCALAR_OPERATOR
+
+}  // namespace kiln
