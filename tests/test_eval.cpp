@@ -45,7 +45,7 @@ TEST(Eval, AsyncEvalThenEval) {
   array a = arange(0.0, 1000.0, 1.0);
   array s = sum(a * a);
   async_eval({s});
-  EXPECT_DOUBLE_EQ(s.item<float>(), 332833500.0);
+  EXPECT_FLOAT_EQ(s.item<float>(), 332833500.0f);
 }
 
 TEST(Eval, SiblingsOfSplit) {

@@ -1,0 +1,335 @@
+// The loop driver shared by the elementwise kernels (unary, binary, Select). It picks the
+// layout family (dense inputs sharing one layout, all inputs scalar, general strided), gives
+// the output its buffer (donating an input's when it can) and runs an inner loop whose operand
+// strides (unit, broadcast, any) are template parameters, so the common cases vectorize.
+// float16/bfloat16 operands are widened to float32 in short runs and computed in float32.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "kiln/array.h"
+#include "kiln/backend/common/utils.h"
+#include "kiln/backend/cpu/cast.h"
+#include "kiln/backend/cpu/half_blocks.h"
+#include "kiln/backend/cpu/thread_pool.h"
+
+namespace kiln::cpu {
+
+template <typename T>
+inline constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+
+/** The type an element is computed in: float for the half types, else the type itself. */
+template <typename T>
+using compute_t = std::conditional_t<is_half_v<T>, float, T>;
+
+// ---- helpers for the op functors
+
+/** Element types an op can constrain its operator() to (half types arrive as float). */
+template <typename T>
+concept RealType = std::is_arithmetic_v<T>;  // bool, integers, float, double
+template <typename T>
+concept FloatType = std::is_floating_point_v<T>;
+template <typename T>
+concept InexactType = FloatType<T> || std::is_same_v<T, complex64_t>;
+
+/** Unsigned type of at least int's width: integer arithmetic in it wraps instead of overflowing. */
+template <typename T>
+using wrap_t = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+
+/** Throws the error of an elementwise primitive that does not take dtype `t`. */
+[[noreturn]] inline void throw_unsupported(const char* name, Dtype t) {
+  if (t == complex64) throw std::invalid_argument(std::string("[") + name + "] Not supported for complex64.");
+  throw_unsupported_dtype(name, t);
+}
+
+namespace detail {
+
+// An op may redo, outside its vectorized pass, the rare inputs its fast path cannot handle
+// (sin of huge arguments): it then has needs_fixup(x) and fixup(x).
+template <typename Op, typename... C>
+concept HasFixup = requires(const Op& op, C... x) {
+  op.needs_fixup(x...);
+  op.fixup(x...);
+};
+
+inline constexpr int64_t kBlock = 512;
+
+// o[i] = op(p[i]...) for i < n, where an operand of kind 1 is read at i and one of kind 0 is
+// a single value. Operands are in their compute types. One copy per op, types and kinds.
+// An op may also supply run(o, n, p...) for dense runs it vectorizes by hand.
+template <typename Op, typename Out, int... K, typename... C>
+[[gnu::noinline]] void loop(Out* __restrict o, int64_t n, const C* __restrict... p) {
+  constexpr Op op{};
+  if constexpr (((K == 1) && ...) && requires { Op::run(o, n, p...); }) {
+    Op::run(o, n, p...);
+  } else if constexpr (HasFixup<Op, C...>) {
+    // Checked before the block is written: the output may be a donated input.
+    for (int64_t b = 0; b < n; b += kBlock) {
+      int64_t e = std::min(n, b + kBlock);
+      bool any = false;
+      for (int64_t i = b; i < e; ++i) any |= op.needs_fixup(p[K * i]...);
+      if (!any) {
+        for (int64_t i = b; i < e; ++i) o[i] = cast_to<Out>(op(p[K * i]...));
+      } else {
+        for (int64_t i = b; i < e; ++i) {
+          o[i] = cast_to<Out>(op.needs_fixup(p[K * i]...) ? op.fixup(p[K * i]...) : op(p[K * i]...));
+        }
+      }
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = cast_to<Out>(op(p[K * i]...));
+  }
+}
+
+// Calls f(std::integer_sequence<int, K...>) where K[k] is bit k of `mask` (mask > 0).
+template <size_t N, int M = 1, typename F>
+inline void with_mask(int mask, F&& f) {
+  if constexpr (M < (1 << N)) {
+    if (mask == M) {
+      [&]<size_t... I>(std::index_sequence<I...>) {
+        f(std::integer_sequence<int, ((M >> I) & 1)...>{});
+      }(std::make_index_sequence<N>{});
+    } else {
+      with_mask<N, M + 1>(mask, f);
+    }
+  }
+}
+
+// An operand run as the loop reads it: a pointer in the compute type and its kind (1: one
+// value per element, 0: one value). Unit-stride runs of the compute type are used in place;
+// half runs are widened and other strides gathered into `buf`.
+template <typename T>
+inline std::pair<const compute_t<T>*, int> stage(const T* src, int64_t stride, int64_t n, compute_t<T>* buf) {
+  if constexpr (!is_half_v<T>) {
+    if (stride == 0 || stride == 1) return {src, static_cast<int>(stride)};
+  } else if (stride == 0) {
+    buf[0] = static_cast<float>(src[0]);
+    return {buf, 0};
+  } else if (stride == 1) {
+    to_float(src, buf, n);
+    return {buf, 1};
+  }
+  for (int64_t i = 0; i < n; ++i) buf[i] = cast_to<compute_t<T>>(src[i * stride]);
+  return {buf, 1};
+}
+
+// The typed part of an elementwise op: out[i] = op(in[k][i * strides[k]]...) for i < n.
+template <typename Op, typename Out, typename... In>
+void kernel(void* out_ptr, int64_t n, const void* const* in_ptrs, const int64_t* strides) {
+  constexpr size_t N = sizeof...(In);
+  using OutC = compute_t<Out>;
+  Out* out = static_cast<Out*>(out_ptr);
+  auto seq = std::index_sequence_for<In...>{};
+  auto run_loop = [&]<int... K>(std::integer_sequence<int, K...>, OutC* o, int64_t m, const compute_t<In>*... p) {
+    loop<Op, OutC, K...>(o, m, p...);
+  };
+  // Unit and zero strides of non-half types need no staging: one loop over all of n.
+  if constexpr (!is_half_v<Out> && !(is_half_v<In> || ...)) {
+    bool direct = true;
+    int mask = 0;
+    for (size_t k = 0; k < N; ++k) {
+      direct = direct && (strides[k] == 0 || strides[k] == 1);
+      mask |= (strides[k] != 0) << k;
+    }
+    if (direct && mask != 0) {
+      with_mask<N>(mask, [&](auto kinds) {
+        [&]<size_t... I>(std::index_sequence<I...>) {
+          run_loop(kinds, out, n, static_cast<const In*>(in_ptrs[I])...);
+        }(seq);
+      });
+      return;
+    }
+  }
+  // Block by block: stage the operands, compute (into a float buffer for half outputs), store.
+  alignas(64) unsigned char bufs[N][kBlock * 8];  // uninitialized; 8 = the largest compute type
+  alignas(64) OutC obuf[is_half_v<Out> ? kBlock : 1];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    int64_t m = std::min(kBlock, n - b);
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      auto staged = std::make_tuple(
+          stage(static_cast<const In*>(in_ptrs[I]) + b * strides[I], strides[I], m,
+                reinterpret_cast<compute_t<In>*>(bufs[I]))...);
+      int kinds = ((std::get<I>(staged).second << I) | ...);
+      OutC* o = nullptr;
+      if constexpr (is_half_v<Out>) o = obuf;
+      else o = out + b;
+      if (kinds == 0) {
+        // Every operand is one value: compute it once.
+        run_loop(std::integer_sequence<int, ((void)I, 1)...>{}, o, 1, std::get<I>(staged).first...);
+        std::fill(o + 1, o + m, o[0]);
+      } else {
+        with_mask<N>(kinds, [&](auto ks) { run_loop(ks, o, m, std::get<I>(staged).first...); });
+      }
+      if constexpr (is_half_v<Out>) from_float(obuf, out + b, m);
+    }(seq);
+  }
+}
+
+using Kernel = void (*)(void* out, int64_t n, const void* const* in, const int64_t* strides);
+
+// Equal strides on every dimension that is not of size 1.
+inline bool same_layout(const array& a, const array& b) {
+  for (int i = 0; i < a.ndim(); ++i) {
+    if (a.shape(i) != 1 && a.strides()[i] != b.strides()[i]) return false;
+  }
+  return true;
+}
+
+inline bool is_dense(const array& x) { return x.flags().contiguous && x.data_size() == x.size(); }
+
+// Gives `out` its buffer. Returns the dense input whose layout the output takes when every
+// input is either a broadcast scalar or dense with that one layout (a linear loop then covers
+// all), else null: the output is then row-major and the loop is strided. `all_scalar` is
+// set when every input holds a single value. An input buffer nobody else holds, of the
+// output's element size and laid out like the output, is reused (donated).
+inline const array* prepare_output(const std::vector<array>& inputs, array& out, bool& all_scalar) {
+  const array* lead = nullptr;
+  bool dense = true;
+  all_scalar = true;
+  for (const auto& x : inputs) {
+    if (x.data_size() == 1) continue;
+    all_scalar = false;
+    if (!is_dense(x) || (lead && !same_layout(*lead, x))) {
+      dense = false;
+      break;
+    }
+    if (!lead) lead = &x;
+  }
+  if (!dense) {
+    all_scalar = false;
+    lead = nullptr;
+  }
+  if (!all_scalar) {
+    for (const auto& x : inputs) {
+      if (x.is_donatable() && x.itemsize() == out.itemsize() && is_dense(x) &&
+          (lead ? same_layout(x, *lead) : x.flags().row_contiguous)) {
+        out.copy_shared_buffer(x);
+        return lead;
+      }
+    }
+  }
+  if (lead) {
+    out.set_data(allocator::malloc(out.size() * out.itemsize()), out.size(), lead->strides(), lead->flags());
+  } else {
+    out.set_data(allocator::malloc(out.nbytes()));
+  }
+  return lead;
+}
+
+// Copies element 0 over all `n` elements of size `itemsize`.
+inline void broadcast_first(char* o, size_t itemsize, int64_t n) {
+  auto fill = [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    U* p = reinterpret_cast<U*>(o);
+    U v = p[0];
+    parallel_for(n, kElementwiseGrain, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
+  };
+  switch (itemsize) {
+    case 1: return fill(type_tag<uint8_t>{});
+    case 2: return fill(type_tag<uint16_t>{});
+    case 4: return fill(type_tag<uint32_t>{});
+    default: return fill(type_tag<uint64_t>{});
+  }
+}
+
+// The untyped driver: layout, output buffer, threads. Calls `kernel` on runs of elements.
+inline void run_elementwise(const std::vector<array>& inputs, array& out, Kernel kernel) {
+  constexpr size_t kMax = 3;
+  size_t N = inputs.size();
+  if (out.size() == 0) {
+    out.set_data(allocator::malloc(0));
+    return;
+  }
+  bool all_scalar = false;
+  const array* lead = prepare_output(inputs, out, all_scalar);
+  char* o = out.data<char>();
+  size_t osize = out.itemsize();
+  std::array<const char*, kMax> base{};
+  std::array<int64_t, kMax> isize{};
+  for (size_t k = 0; k < N; ++k) {
+    base[k] = inputs[k].data<char>();
+    isize[k] = static_cast<int64_t>(inputs[k].itemsize());
+  }
+  int64_t size = static_cast<int64_t>(out.size());
+
+  // Inner runs [b, e) of one row starting at element offsets loc[k] with inner strides s[k].
+  auto call = [&](int64_t out_offset, int64_t count, const int64_t* loc, const int64_t* s) {
+    std::array<const void*, kMax> ptrs{};
+    for (size_t k = 0; k < N; ++k) ptrs[k] = base[k] + loc[k] * isize[k];
+    kernel(o + out_offset * osize, count, ptrs.data(), s);
+  };
+
+  if (all_scalar || lead) {
+    // One linear pass over the data; scalar operands are broadcast.
+    std::array<int64_t, kMax> s{};
+    for (size_t k = 0; k < N; ++k) s[k] = inputs[k].data_size() == 1 ? 0 : 1;
+    int64_t n = all_scalar ? 1 : size;
+    parallel_for(n, kElementwiseGrain, [&](int64_t b, int64_t e) {
+      std::array<int64_t, kMax> loc{};
+      for (size_t k = 0; k < N; ++k) loc[k] = b * s[k];
+      call(b, e - b, loc.data(), s.data());
+    });
+    if (all_scalar && size > 1) broadcast_first(o, osize, size);
+    return;
+  }
+
+  // General strided: the collapsed outer dimensions are walked (rows split across threads),
+  // the last one is the kernel's run.
+  std::vector<Strides> all_strides;
+  for (const auto& x : inputs) all_strides.push_back(x.strides());
+  all_strides.push_back(out.strides());
+  auto [shape, strides] = collapse_contiguous_dims(out.shape(), all_strides);
+  int64_t inner = shape.empty() ? 1 : shape.back();
+  std::array<int64_t, kMax> s{};
+  for (size_t k = 0; k < N; ++k) s[k] = shape.empty() ? 0 : strides[k].back();
+  Shape outer_shape(shape.begin(), shape.empty() ? shape.end() : shape.end() - 1);
+  std::vector<Strides> outer_strides;
+  for (size_t k = 0; k < N; ++k) outer_strides.emplace_back(strides[k].begin(), strides[k].begin() + outer_shape.size());
+  int64_t outer = size / inner;
+  if (outer == 1) {
+    parallel_for(inner, kElementwiseGrain, [&](int64_t b, int64_t e) {
+      std::array<int64_t, kMax> loc{};
+      for (size_t k = 0; k < N; ++k) loc[k] = b * s[k];
+      call(b, e - b, loc.data(), s.data());
+    });
+    return;
+  }
+  parallel_for(outer, std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t b, int64_t e) {
+    std::vector<StridedIterator> its;
+    for (size_t k = 0; k < N; ++k) {
+      its.emplace_back(outer_shape, outer_strides[k]);
+      its.back().seek(b);
+    }
+    std::array<int64_t, kMax> loc{};
+    for (int64_t r = b; r < e; ++r) {
+      for (size_t k = 0; k < N; ++k) {
+        loc[k] = its[k].loc();
+        its[k].step();
+      }
+      call(r * inner, inner, loc.data(), s.data());
+    }
+  });
+}
+
+}  // namespace detail
+
+/**
+ * out = op(inputs...) elementwise. Inputs have out's shape (possibly as broadcast or strided
+ * views) and the element types In...; op takes compute_t<In>... and its result is converted to
+ * Out. Size-0 outputs get an empty buffer.
+ */
+template <typename Out, typename... In, typename Op>
+void elementwise(const Op&, const std::vector<array>& inputs, array& out) {
+  static_assert(sizeof...(In) <= 3);
+  detail::run_elementwise(inputs, out, &detail::kernel<Op, Out, In...>);
+}
+
+}  // namespace kiln::cpu
