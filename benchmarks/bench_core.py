@@ -44,9 +44,17 @@ HAVE_MLX = not isinstance(mlx, Exception)
 # ---------------------------------------------------------------------------------- timing
 
 
+SETTLE_S = 0.3
+
+
 def timeit(fn, warmup=2, repeat=7, budget=None):
     """Median seconds of `repeat` calls of fn() after `warmup` calls. With a `budget` (seconds),
-    the repeat count shrinks so that the timed calls take about that long (at least one)."""
+    the repeat count shrinks so that the timed calls take about that long (at least one).
+
+    It first sleeps SETTLE_S: the libraries in this process each keep a thread pool (NumPy's
+    BLAS, kiln's, MLX's) whose workers spin for a while after their last task; on a machine
+    with few cores they would steal the cores of the library measured next."""
+    time.sleep(SETTLE_S)
     first = None
     for i in range(warmup):
         t0 = time.perf_counter()
@@ -203,6 +211,10 @@ def _matmul_time(mod, n, dtype_name, cfg, est, key):
         a, b = mod.array(a_np).astype(dt), mod.array(b_np).astype(dt)
         mod.eval(a, b)
         fn = lambda: mod.eval(mod.matmul(a, b))  # noqa: E731
+        if n <= 512:  # time only what computes the right answer
+            got = np.array(mod.matmul(a, b).astype(mod.float32))
+            tol = 1e-3 if dtype_name == "float32" else 0.25
+            np.testing.assert_allclose(got, a_np.astype(np.float64) @ b_np, rtol=tol, atol=tol)
     big = n >= 4096
     t = timeit(fn, warmup=1 if big else cfg.warmup, repeat=2 if big else cfg.repeat, budget=cfg.budget)
     est.record(key, n, t)
@@ -281,6 +293,8 @@ def section_overhead(cfg):
             mod.eval(x)
             return x
 
+        for f in (one_at_a_time, one_chain):  # time only what computes the right answer
+            np.testing.assert_allclose(np.array(f()), np.full(16, 1.0 + k), rtol=1e-6)
         one[label] = timeit(one_at_a_time, cfg.warmup, cfg.repeat)
         chain[label] = timeit(one_chain, cfg.warmup, cfg.repeat)
     table.add("(a) eval after each op", **one)
@@ -310,7 +324,9 @@ def main():
     p.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset of " + ",".join(SECTIONS))
     p.add_argument("--cap", type=float, default=None, help="skip a case estimated to take longer (s)")
     cfg = p.parse_args()
+    global SETTLE_S
     if cfg.quick:
+        SETTLE_S = 0.02
         cfg.elem_n, cfg.red_n, cfg.mm_sizes, cfg.n_ops = 1 << 20, 1024, [256, 512], 200
         cfg.warmup, cfg.repeat, cfg.budget = 1, 3, 0.5
         cfg.cap = cfg.cap or 1.0
