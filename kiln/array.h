@@ -220,6 +220,9 @@ void array::fill_from(It data) {
         out[i] = static_cast<T>(std::real(*data));
       } else if constexpr (std::is_same_v<T, bool>) {
         out[i] = static_cast<float>(*data) != 0.0f;
+      } else if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t> ||
+                           std::is_same_v<typename std::iterator_traits<It>::value_type, bfloat16_t>) {
+        out[i] = static_cast<T>(static_cast<float>(*data));  // one unambiguous path through float
       } else {
         out[i] = static_cast<T>(*data);
       }

@@ -752,6 +752,10 @@ void check_matmul_layouts(double tol, double lo, double hi) {
     array as = slice(rand_array<T>({2 * M, 2 * K}, lo, hi), {0, 1}, {2 * M, 2 * K}, {2, 2});
     array bs = slice(rand_array<T>({2 * K, 2 * N}, lo, hi), {1, 0}, {2 * K, 2 * N}, {2, 2});
     check_matmul<T>(as, bs, tol, sz + " strided");
+    // Reversed rows (negative stride), and a strided matrix broadcast over a batch.
+    array ar = slice(a, {-1, 0}, {-M - 1, K}, {-1, 1});
+    check_matmul<T>(ar, b, tol, sz + " reversed rows");
+    check_matmul<T>(broadcast_to(as, {3, M, K}), bs, tol, sz + " broadcast batch of strided");
     // Row-sliced (leading dim larger than the row): no copy needed.
     array al = slice(rand_array<T>({M, K + 3}, lo, hi), {0, 2}, {M, K + 2}), bl = slice(rand_array<T>({K, N + 5}, lo, hi), {0, 0}, {K, N});
     check_matmul<T>(al, bl, tol, sz + " leading dims");

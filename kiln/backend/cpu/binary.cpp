@@ -4,6 +4,7 @@
 #pragma GCC optimize("no-trapping-math")
 #include <cmath>
 #include <complex>
+#include <concepts>
 #include <limits>
 
 #include "kiln/backend/cpu/elementwise.h"
@@ -27,25 +28,34 @@ inline constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, boo
 struct AddOp {
   template <typename T>
   T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, bool>) return a || b;
-    else if constexpr (is_int_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(a) + static_cast<wrap_t<T>>(b));
-    else return a + b;
+    if constexpr (std::is_same_v<T, bool>)
+      return a || b;
+    else if constexpr (is_int_v<T>)
+      return static_cast<T>(static_cast<wrap_t<T>>(a) + static_cast<wrap_t<T>>(b));
+    else
+      return a + b;
   }
 };
 struct SubtractOp {
   template <typename T>
   T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, bool>) return a != b;
-    else if constexpr (is_int_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(a) - static_cast<wrap_t<T>>(b));
-    else return a - b;
+    if constexpr (std::is_same_v<T, bool>)
+      return a != b;
+    else if constexpr (is_int_v<T>)
+      return static_cast<T>(static_cast<wrap_t<T>>(a) - static_cast<wrap_t<T>>(b));
+    else
+      return a - b;
   }
 };
 struct MultiplyOp {
   template <typename T>
   T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, bool>) return a && b;
-    else if constexpr (is_int_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(a) * static_cast<wrap_t<T>>(b));
-    else return a * b;
+    if constexpr (std::is_same_v<T, bool>)
+      return a && b;
+    else if constexpr (is_int_v<T>)
+      return static_cast<T>(static_cast<wrap_t<T>>(a) * static_cast<wrap_t<T>>(b));
+    else
+      return a * b;
   }
 };
 
@@ -147,17 +157,23 @@ bool complex_isnan(complex64_t a) { return std::isnan(a.real()) || std::isnan(a.
 struct MaximumOp {
   template <typename T>
   T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return complex_isnan(a) ? a : complex_isnan(b) ? b : complex_less(a, b) ? b : a;
-    else if constexpr (std::is_floating_point_v<T>) return (a > b || a != a) ? a : b;
-    else return a > b ? a : b;
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return complex_isnan(a) ? a : complex_isnan(b) ? b : complex_less(a, b) ? b : a;
+    else if constexpr (std::is_floating_point_v<T>)
+      return (a > b || a != a) ? a : b;
+    else
+      return a > b ? a : b;
   }
 };
 struct MinimumOp {
   template <typename T>
   T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return complex_isnan(a) ? a : complex_isnan(b) ? b : complex_less(b, a) ? b : a;
-    else if constexpr (std::is_floating_point_v<T>) return (a < b || a != a) ? a : b;
-    else return a < b ? a : b;
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return complex_isnan(a) ? a : complex_isnan(b) ? b : complex_less(b, a) ? b : a;
+    else if constexpr (std::is_floating_point_v<T>)
+      return (a < b || a != a) ? a : b;
+    else
+      return a < b ? a : b;
   }
 };
 
@@ -173,13 +189,15 @@ struct NotEqualOp {
     return a != b;
   }
 };
-#define KILN_ORDER_OP(Name, op, complex_expr)                   \
-  struct Name {                                                 \
-    template <typename T>                                       \
-    bool operator()(T a, T b) const {                           \
-      if constexpr (std::is_same_v<T, complex64_t>) return complex_expr; \
-      else return a op b;                                       \
-    }                                                           \
+#define KILN_ORDER_OP(Name, op, complex_expr)       \
+  struct Name {                                     \
+    template <typename T>                           \
+    bool operator()(T a, T b) const {               \
+      if constexpr (std::is_same_v<T, complex64_t>) \
+        return complex_expr;                        \
+      else                                          \
+        return a op b;                              \
+    }                                               \
   };
 KILN_ORDER_OP(LessOp, <, complex_less(a, b))
 KILN_ORDER_OP(LessEqualOp, <=, complex_less(a, b) || a == b)
@@ -207,8 +225,10 @@ struct LogAddExpOp {
     T m = (a > b || a != a) ? a : b;
     T d = -std::fabs(a - b);
     T r;
-    if constexpr (std::is_same_v<T, float>) r = m + cpu::simd::log1p(cpu::simd::exp(d));
-    else r = m + std::log1p(std::exp(d));
+    if constexpr (std::is_same_v<T, float>)
+      r = m + cpu::simd::log1p(cpu::simd::exp(d));
+    else
+      r = m + std::log1p(std::exp(d));
     return a == b ? a + T(0.693147180559945309) : r;
   }
 };
@@ -219,13 +239,12 @@ struct ArcTan2Op {
   }
 };
 
-#define KILN_BITWISE_OP(Name, op)                   \
-  struct Name {                                     \
-    template <typename T>                           \
-      requires std::is_integral_v<T>                \
-    T operator()(T a, T b) const {                  \
-      return static_cast<T>(a op b);                \
-    }                                               \
+#define KILN_BITWISE_OP(Name, op)                                    \
+  struct Name {                                                      \
+    template <std::integral T>                                       \
+    T operator()(T a, T b) const {                                   \
+      return static_cast<T>(a op b);                                 \
+    }                                                                \
   };
 KILN_BITWISE_OP(BitwiseAndOp, &)
 KILN_BITWISE_OP(BitwiseOrOp, |)
@@ -234,8 +253,7 @@ KILN_BITWISE_OP(BitwiseXorOp, ^)
 
 // Shifts by a negative count or by the width or more are defined: all bits shift out.
 struct LeftShiftOp {
-  template <typename T>
-    requires std::is_integral_v<T>
+  template <std::integral T>
   T operator()(T a, T b) const {
     if constexpr (std::is_same_v<T, bool>) {
       return a && !b;
@@ -246,8 +264,7 @@ struct LeftShiftOp {
   }
 };
 struct RightShiftOp {
-  template <typename T>
-    requires std::is_integral_v<T>
+  template <std::integral T>
   T operator()(T a, T b) const {
     if constexpr (std::is_same_v<T, bool>) {
       return a && !b;
@@ -281,10 +298,8 @@ void binary(const std::vector<array>& inputs, array& out, const char* name) {
 
 }  // namespace
 
-#define KILN_BINARY(Name)                                             \
-  void Name::eval_cpu(const std::vector<array>& inputs, array& out) { \
-    binary<Name##Op>(inputs, out, name());                            \
-  }
+#define KILN_BINARY(Name) \
+  void Name::eval_cpu(const std::vector<array>& inputs, array& out) { binary<Name##Op>(inputs, out, name()); }
 KILN_BINARY(Add)
 KILN_BINARY(Subtract)
 KILN_BINARY(Multiply)

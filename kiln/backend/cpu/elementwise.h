@@ -1,13 +1,14 @@
-// The loop driver shared by the elementwise kernels (unary, binary, Select). It picks the
-// layout family (dense inputs sharing one layout, all inputs scalar, general strided), gives
-// the output its buffer (donating an input's when it can) and runs an inner loop whose operand
-// strides (unit, broadcast, any) are template parameters, so the common cases vectorize.
-// float16/bfloat16 operands are widened to float32 in short runs and computed in float32.
+// The loop driver shared by the elementwise kernels (unary, binary, Select). An untyped driver
+// picks the layout family (dense inputs sharing one layout, all inputs scalar, general strided),
+// gives the output its buffer (donating an input's when it can) and splits the work over
+// threads; a typed kernel per op runs vectorizable loops in which each operand is either read
+// element by element or broadcast (a template parameter). Operands with other strides are
+// gathered, and float16/bfloat16 ones widened to float32, a block at a time.
 #pragma once
 
 #include <algorithm>
 #include <array>
-#include <bit>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -62,6 +63,18 @@ concept HasFixup = requires(const Op& op, C... x) {
 
 inline constexpr int64_t kBlock = 512;
 
+// bool elements are read and written as bytes: GCC 12 vectorizes few operations on bool.
+template <typename C>
+inline C ld(const C* p, int64_t i) {
+  if constexpr (std::is_same_v<C, bool>) return reinterpret_cast<const uint8_t*>(p)[i] != 0;
+  else return p[i];
+}
+template <typename Out, typename R>
+inline void st(Out* o, int64_t i, R v) {
+  if constexpr (std::is_same_v<Out, bool>) reinterpret_cast<uint8_t*>(o)[i] = cast_to<bool>(v);
+  else o[i] = cast_to<Out>(v);
+}
+
 // o[i] = op(p[i]...) for i < n, where an operand of kind 1 is read at i and one of kind 0 is
 // a single value. Operands are in their compute types. One copy per op, types and kinds.
 // An op may also supply run(o, n, p...) for dense runs it vectorizes by hand.
@@ -75,17 +88,17 @@ template <typename Op, typename Out, int... K, typename... C>
     for (int64_t b = 0; b < n; b += kBlock) {
       int64_t e = std::min(n, b + kBlock);
       bool any = false;
-      for (int64_t i = b; i < e; ++i) any |= op.needs_fixup(p[K * i]...);
+      for (int64_t i = b; i < e; ++i) any |= op.needs_fixup(ld(p, K * i)...);
       if (!any) {
-        for (int64_t i = b; i < e; ++i) o[i] = cast_to<Out>(op(p[K * i]...));
+        for (int64_t i = b; i < e; ++i) st(o, i, op(ld(p, K * i)...));
       } else {
         for (int64_t i = b; i < e; ++i) {
-          o[i] = cast_to<Out>(op.needs_fixup(p[K * i]...) ? op.fixup(p[K * i]...) : op(p[K * i]...));
+          st(o, i, op.needs_fixup(ld(p, K * i)...) ? op.fixup(ld(p, K * i)...) : op(ld(p, K * i)...));
         }
       }
     }
   } else {
-    for (int64_t i = 0; i < n; ++i) o[i] = cast_to<Out>(op(p[K * i]...));
+    for (int64_t i = 0; i < n; ++i) st(o, i, op(ld(p, K * i)...));
   }
 }
 
@@ -121,9 +134,12 @@ inline std::pair<const compute_t<T>*, int> stage(const T* src, int64_t stride, i
   return {buf, 1};
 }
 
-// The typed part of an elementwise op: out[i] = op(in[k][i * strides[k]]...) for i < n.
+// The typed part of an elementwise op, over `rows` rows of n elements: out[r * n + i] =
+// op(in[k][r * row_strides[k] + i * strides[k]]...). Dispatch happens once per call, so short
+// rows (small inner dimensions) cost little each.
 template <typename Op, typename Out, typename... In>
-void kernel(void* out_ptr, int64_t n, const void* const* in_ptrs, const int64_t* strides) {
+void kernel(void* out_ptr, int64_t n, int64_t rows, const void* const* in_ptrs, const int64_t* strides,
+            const int64_t* row_strides) {
   constexpr size_t N = sizeof...(In);
   using OutC = compute_t<Out>;
   Out* out = static_cast<Out*>(out_ptr);
@@ -131,7 +147,7 @@ void kernel(void* out_ptr, int64_t n, const void* const* in_ptrs, const int64_t*
   auto run_loop = [&]<int... K>(std::integer_sequence<int, K...>, OutC* o, int64_t m, const compute_t<In>*... p) {
     loop<Op, OutC, K...>(o, m, p...);
   };
-  // Unit and zero strides of non-half types need no staging: one loop over all of n.
+  // Unit and zero strides of non-half types need no staging: one loop per row.
   if constexpr (!is_half_v<Out> && !(is_half_v<In> || ...)) {
     bool direct = true;
     int mask = 0;
@@ -142,7 +158,9 @@ void kernel(void* out_ptr, int64_t n, const void* const* in_ptrs, const int64_t*
     if (direct && mask != 0) {
       with_mask<N>(mask, [&](auto kinds) {
         [&]<size_t... I>(std::index_sequence<I...>) {
-          run_loop(kinds, out, n, static_cast<const In*>(in_ptrs[I])...);
+          for (int64_t r = 0; r < rows; ++r) {
+            run_loop(kinds, out + r * n, n, static_cast<const In*>(in_ptrs[I]) + r * row_strides[I]...);
+          }
         }(seq);
       });
       return;
@@ -151,29 +169,32 @@ void kernel(void* out_ptr, int64_t n, const void* const* in_ptrs, const int64_t*
   // Block by block: stage the operands, compute (into a float buffer for half outputs), store.
   alignas(64) unsigned char bufs[N][kBlock * 8];  // uninitialized; 8 = the largest compute type
   alignas(64) OutC obuf[is_half_v<Out> ? kBlock : 1];
-  for (int64_t b = 0; b < n; b += kBlock) {
-    int64_t m = std::min(kBlock, n - b);
-    [&]<size_t... I>(std::index_sequence<I...>) {
-      auto staged = std::make_tuple(
-          stage(static_cast<const In*>(in_ptrs[I]) + b * strides[I], strides[I], m,
-                reinterpret_cast<compute_t<In>*>(bufs[I]))...);
-      int kinds = ((std::get<I>(staged).second << I) | ...);
-      OutC* o = nullptr;
-      if constexpr (is_half_v<Out>) o = obuf;
-      else o = out + b;
-      if (kinds == 0) {
-        // Every operand is one value: compute it once.
-        run_loop(std::integer_sequence<int, ((void)I, 1)...>{}, o, 1, std::get<I>(staged).first...);
-        std::fill(o + 1, o + m, o[0]);
-      } else {
-        with_mask<N>(kinds, [&](auto ks) { run_loop(ks, o, m, std::get<I>(staged).first...); });
-      }
-      if constexpr (is_half_v<Out>) from_float(obuf, out + b, m);
-    }(seq);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t b = 0; b < n; b += kBlock) {
+      int64_t m = std::min(kBlock, n - b);
+      [&]<size_t... I>(std::index_sequence<I...>) {
+        auto staged = std::make_tuple(stage(static_cast<const In*>(in_ptrs[I]) + r * row_strides[I] + b * strides[I],
+                                            strides[I], m, reinterpret_cast<compute_t<In>*>(bufs[I]))...);
+        int kinds = ((std::get<I>(staged).second << I) | ...);
+        Out* dst = out + r * n + b;
+        OutC* o = nullptr;
+        if constexpr (is_half_v<Out>) o = obuf;
+        else o = dst;
+        if (kinds == 0) {
+          // Every operand is one value: compute it once.
+          run_loop(std::integer_sequence<int, ((void)I, 1)...>{}, o, 1, std::get<I>(staged).first...);
+          std::fill(o + 1, o + m, o[0]);
+        } else {
+          with_mask<N>(kinds, [&](auto ks) { run_loop(ks, o, m, std::get<I>(staged).first...); });
+        }
+        if constexpr (is_half_v<Out>) from_float(obuf, dst, m);
+      }(seq);
+    }
   }
 }
 
-using Kernel = void (*)(void* out, int64_t n, const void* const* in, const int64_t* strides);
+using Kernel = void (*)(void* out, int64_t n, int64_t rows, const void* const* in, const int64_t* strides,
+                        const int64_t* row_strides);
 
 // Equal strides on every dimension that is not of size 1.
 inline bool same_layout(const array& a, const array& b) {
@@ -260,61 +281,65 @@ inline void run_elementwise(const std::vector<array>& inputs, array& out, Kernel
   }
   int64_t size = static_cast<int64_t>(out.size());
 
-  // Inner runs [b, e) of one row starting at element offsets loc[k] with inner strides s[k].
-  auto call = [&](int64_t out_offset, int64_t count, const int64_t* loc, const int64_t* s) {
+  // `rows` runs of `count` elements from output element out_offset; input k starts at element
+  // offset loc[k] and steps s[k] within a run and rs[k] between runs.
+  auto call = [&](int64_t out_offset, int64_t count, int64_t rows, const int64_t* loc, const int64_t* s,
+                  const int64_t* rs) {
     std::array<const void*, kMax> ptrs{};
     for (size_t k = 0; k < N; ++k) ptrs[k] = base[k] + loc[k] * isize[k];
-    kernel(o + out_offset * osize, count, ptrs.data(), s);
+    kernel(o + out_offset * osize, count, rows, ptrs.data(), s, rs);
   };
+  std::array<int64_t, kMax> s{}, rs{};
 
   if (all_scalar || lead) {
     // One linear pass over the data; scalar operands are broadcast.
-    std::array<int64_t, kMax> s{};
     for (size_t k = 0; k < N; ++k) s[k] = inputs[k].data_size() == 1 ? 0 : 1;
     int64_t n = all_scalar ? 1 : size;
     parallel_for(n, kElementwiseGrain, [&](int64_t b, int64_t e) {
       std::array<int64_t, kMax> loc{};
       for (size_t k = 0; k < N; ++k) loc[k] = b * s[k];
-      call(b, e - b, loc.data(), s.data());
+      call(b, e - b, 1, loc.data(), s.data(), rs.data());
     });
     if (all_scalar && size > 1) broadcast_first(o, osize, size);
     return;
   }
 
-  // General strided: the collapsed outer dimensions are walked (rows split across threads),
-  // the last one is the kernel's run.
+  // General strided, over the collapsed dimensions: the last is the kernel's run, the one
+  // before its rows, and the others are walked here. Threads split the rows.
   std::vector<Strides> all_strides;
   for (const auto& x : inputs) all_strides.push_back(x.strides());
   all_strides.push_back(out.strides());
   auto [shape, strides] = collapse_contiguous_dims(out.shape(), all_strides);
-  int64_t inner = shape.empty() ? 1 : shape.back();
-  std::array<int64_t, kMax> s{};
-  for (size_t k = 0; k < N; ++k) s[k] = shape.empty() ? 0 : strides[k].back();
-  Shape outer_shape(shape.begin(), shape.empty() ? shape.end() : shape.end() - 1);
+  int nd = static_cast<int>(shape.size());
+  int64_t inner = nd >= 1 ? shape[nd - 1] : 1;
+  int64_t rows = nd >= 2 ? shape[nd - 2] : 1;
+  for (size_t k = 0; k < N; ++k) {
+    s[k] = nd >= 1 ? strides[k][nd - 1] : 0;
+    rs[k] = nd >= 2 ? strides[k][nd - 2] : 0;
+  }
+  Shape outer_shape(shape.begin(), shape.begin() + std::max(nd - 2, 0));
   std::vector<Strides> outer_strides;
-  for (size_t k = 0; k < N; ++k) outer_strides.emplace_back(strides[k].begin(), strides[k].begin() + outer_shape.size());
-  int64_t outer = size / inner;
-  if (outer == 1) {
+  for (size_t k = 0; k < N; ++k) {
+    outer_strides.emplace_back(strides[k].begin(), strides[k].begin() + outer_shape.size());
+  }
+  int64_t total_rows = size / inner;
+  if (total_rows == 1) {
     parallel_for(inner, kElementwiseGrain, [&](int64_t b, int64_t e) {
       std::array<int64_t, kMax> loc{};
       for (size_t k = 0; k < N; ++k) loc[k] = b * s[k];
-      call(b, e - b, loc.data(), s.data());
+      call(b, e - b, 1, loc.data(), s.data(), rs.data());
     });
     return;
   }
-  parallel_for(outer, std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t b, int64_t e) {
-    std::vector<StridedIterator> its;
-    for (size_t k = 0; k < N; ++k) {
-      its.emplace_back(outer_shape, outer_strides[k]);
-      its.back().seek(b);
-    }
+  parallel_for(total_rows, std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t b, int64_t e) {
     std::array<int64_t, kMax> loc{};
-    for (int64_t r = b; r < e; ++r) {
+    while (b < e) {
+      int64_t outer_index = b / rows, r = b % rows, count = std::min(rows - r, e - b);
       for (size_t k = 0; k < N; ++k) {
-        loc[k] = its[k].loc();
-        its[k].step();
+        loc[k] = elem_to_loc(outer_index, outer_shape, outer_strides[k]) + r * rs[k];
       }
-      call(r * inner, inner, loc.data(), s.data());
+      call(b * inner, inner, count, loc.data(), s.data(), rs.data());
+      b += count;
     }
   });
 }

@@ -189,50 +189,76 @@ class Scratch {
   size_t size_ = 0;
 };
 
-// Elements per task of the O(n^2) conversions: they are memory-bound and cheap, and
-// OpenBLAS's threads are still spinning right after a GEMM, so split only large ones.
-constexpr int64_t kConvertGrain = 1 << 20;
+// Elements per task of the O(n^2) conversions. They are memory-bound, and one server core
+// streams only ~10 GB/s, so beyond small sizes they must be spread over threads to stay
+// small next to the GEMM.
+constexpr int64_t kConvertGrain = 1 << 15;
 
-// Converts an R x C matrix (row-major or column-major with leading dim ld) to a dense float
-// matrix of the same orientation.
+// A matrix (row-major or column-major with leading dim ld) seen as `lines` contiguous runs of
+// `len` elements, to be converted to a dense float matrix of the same orientation.
 template <typename T>
-void matrix_to_float(const T* src, bool trans, int64_t R, int64_t C, int64_t ld, float* dst) {
-  int64_t lines = trans ? C : R, len = trans ? R : C;
-  cpu::parallel_for(lines, std::max<int64_t>(1, kConvertGrain / std::max<int64_t>(len, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) cpu::to_float(src + i * ld, dst + i * len, len);
+struct Lines {
+  const T* src;
+  int64_t lines, len, ld;
+  float* dst;
+};
+
+template <typename T>
+Lines<T> matrix_lines(const T* src, bool trans, int64_t R, int64_t C, int64_t ld, float* dst) {
+  return trans ? Lines<T>{src, C, R, ld, dst} : Lines<T>{src, R, C, ld, dst};
+}
+
+// Converts both matrices in one parallel loop (one wake-up of the pool).
+template <typename T>
+void convert_lines(const Lines<T>& x, const Lines<T>& y) {
+  int64_t len = std::max<int64_t>(1, std::max(x.len, y.len));
+  cpu::parallel_for(x.lines + y.lines, std::max<int64_t>(1, kConvertGrain / len), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const Lines<T>& m = i < x.lines ? x : y;
+      int64_t l = i < x.lines ? i : i - x.lines;
+      cpu::to_float(m.src + l * m.ld, m.dst + l * m.len, m.len);
+    }
   });
 }
 
 // float16/bfloat16: sgemm on float32 copies. A is converted in panels of rows (bounding the
-// temporary memory), B once per distinct matrix.
+// temporary memory), B once per distinct matrix; small batch elements run in parallel.
 template <typename T>
 void matmul_half(const array& a, const array& b, array& out, int64_t M, int64_t N, int64_t K) {
   Operand A = prepare(a), B = prepare(b);
   Shape batch(out.shape().begin(), out.shape().end() - 2);
-  Scratch<float> bf(K * N), af, cf;
+  Scratch<float> bf, af, cf;
   const T* b_converted = nullptr;
   int64_t lda;
-  for_each_gemm<T>(A, B, batch, M, N, K, out.data<T>(), lda, false, [&](const T* pa, const T* pb, T* pc, int64_t m) {
-    if (pb != b_converted) {
-      matrix_to_float(pb, B.trans, K, N, B.ld, bf.data());
-      b_converted = pb;
-    }
+  for_each_gemm<T>(A, B, batch, M, N, K, out.data<T>(), lda, true, [&](const T* pa, const T* pb, T* pc, int64_t m) {
     int64_t ldb = B.trans ? K : N;
+    if (static_cast<double>(m) * N * K <= kBlasSingleThreadMNK) {
+      // Small GEMMs may run concurrently (one batch element per thread): per-thread buffers,
+      // which stay small (m * N * K is bounded) and skip the allocator's lock.
+      thread_local std::vector<float> small;
+      small.resize(std::max<size_t>(small.size(), m * K + K * N + m * N));
+      float *a1 = small.data(), *b1 = a1 + m * K, *c1 = b1 + K * N;
+      convert_lines(matrix_lines(pb, B.trans, K, N, B.ld, b1), matrix_lines(pa, A.trans, m, K, lda, a1));
+      gemm<float>(A.trans, B.trans, m, N, K, a1, A.trans ? m : K, b1, ldb, c1);
+      cpu::from_float(c1, pc, m * N);
+      return;
+    }
+    bf.resize(K * N);
+    Lines<T> b_lines = matrix_lines(pb, B.trans, K, N, B.ld, bf.data());
+    if (pb == b_converted) b_lines.lines = 0;
+    b_converted = pb;
     // Rows per panel: all of them unless the float copies would pass 64 MiB.
     int64_t panel = std::min<int64_t>(m, std::max<int64_t>(256, (int64_t(1) << 24) / (K + N)));
     af.resize(panel * K);
     cf.resize(panel * N);
     for (int64_t i0 = 0; i0 < m; i0 += panel) {
       int64_t rows = std::min(panel, m - i0);
-      if (A.trans) {
-        matrix_to_float(pa + i0, true, rows, K, lda, af.data());
-      } else {
-        matrix_to_float(pa + i0 * lda, false, rows, K, lda, af.data());
-      }
+      const T* pa0 = A.trans ? pa + i0 : pa + i0 * lda;
+      convert_lines(b_lines, matrix_lines(pa0, A.trans, rows, K, lda, af.data()));
+      b_lines.lines = 0;
       gemm<float>(A.trans, B.trans, rows, N, K, af.data(), A.trans ? rows : K, bf.data(), ldb, cf.data());
       T* dst = pc + i0 * N;
-      int64_t total = rows * N;
-      cpu::parallel_for(total, kConvertGrain, [&](int64_t s, int64_t e) { cpu::from_float(cf.data() + s, dst + s, e - s); });
+      cpu::parallel_for(rows * N, kConvertGrain, [&](int64_t s, int64_t e) { cpu::from_float(cf.data() + s, dst + s, e - s); });
     }
   });
 }

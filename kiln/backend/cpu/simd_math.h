@@ -4,6 +4,7 @@
 // Polynomial coefficients were fitted for kiln (near-minimax least squares on Chebyshev nodes).
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -22,6 +23,19 @@ inline constexpr float kLn2Lo = -2.12194442e-4f;
 
 inline int32_t bits(float x) { return std::bit_cast<int32_t>(x); }
 inline float from_bits(int32_t i) { return std::bit_cast<float>(i); }
+
+/** x limited to [lo, hi]; NaN stays NaN. (GCC compiles this form to fewer instructions.) */
+inline float clamp(float x, float lo, float hi) { return std::max(std::min(x, hi), lo); }
+
+/** c0 + x (c1 + x (c2 + ...)): Horner's rule with FMAs. */
+template <typename... C>
+inline float poly(float x, float c0, C... rest) {
+  if constexpr (sizeof...(rest) == 0) {
+    return c0;
+  } else {
+    return std::fma(x, poly(x, rest...), c0);
+  }
+}
 
 /** 2^n for n in [-126, 127]. */
 inline float pow2i(int32_t n) { return from_bits(static_cast<int32_t>(static_cast<uint32_t>(n + 127) << 23)); }
@@ -47,16 +61,13 @@ inline T ceil(T x) {
 
 /** e^x. */
 inline float exp(float x) {
-  x = x > 88.8f ? 88.8f : x;  // still overflows to inf
-  x = x < -110.0f ? -110.0f : x;  // still underflows to 0
+  x = clamp(x, -110.0f, 88.8f);  // the ends still underflow to 0 and overflow to inf
   float t = std::fma(x, 1.44269502f, kRoundShift);
   float n = t - kRoundShift;
   int32_t ni = bits(t) - bits(kRoundShift);
   float r = std::fma(n, -kLn2Hi, x);
   r = std::fma(n, -kLn2Lo, r);
-  float q = std::fma(r, std::fma(r, std::fma(r, std::fma(r, 0.00137514074f, 0.00836891588f), 0.0416695327f),
-                                 0.166665182f),
-                     0.499999881f);
+  float q = poly(r, 0.499999881f, 0.166665182f, 0.0416695327f, 0.00836891588f, 0.00137514074f);
   float p = std::fma(r * r, q, r) + 1.0f;
   // Two power-of-two factors cover n in [-159, 128]: results near overflow and in the
   // subnormal range get a single rounding.
@@ -64,25 +75,29 @@ inline float exp(float x) {
   return p * pow2i(n1) * pow2i(ni - n1);
 }
 
+// e^x - 1 = 2^n (p + 1) - 1 with p = expm1(r), x = n ln2 + r, |r| <= ln2/2 (x >= -20).
+struct Expm1Parts {
+  float p;
+  int32_t n;
+};
+inline Expm1Parts expm1_parts(float x) {
+  float t = std::fma(x, 1.44269502f, kRoundShift);
+  float n = t - kRoundShift;
+  float r = std::fma(n, -kLn2Hi, x);
+  r = std::fma(n, -kLn2Lo, r);
+  float q = poly(r, 0.166666657f, 0.0416664779f, 0.0083335005f, 0.00139335555f, 0.000197788831f);
+  return {std::fma(r * r, std::fma(r, q, 0.5f), r), bits(t) - bits(kRoundShift)};
+}
+
 /** e^x - 1, accurate near 0. */
 inline float expm1(float x) {
-  float xc = x > 89.0f ? 89.0f : x;
-  xc = xc < -20.0f ? -20.0f : xc;  // below, the result rounds to -1
-  float t = std::fma(xc, 1.44269502f, kRoundShift);
-  float n = t - kRoundShift;
-  int32_t ni = bits(t) - bits(kRoundShift);
-  float r = std::fma(n, -kLn2Hi, xc);
-  r = std::fma(n, -kLn2Lo, r);
-  float q = std::fma(r, std::fma(r, std::fma(r, std::fma(r, 0.000197788831f, 0.00139335555f), 0.0083335005f),
-                                 0.0416664779f),
-                     0.166666657f);
-  float p = std::fma(r * r, std::fma(r, q, 0.5f), r);  // expm1(r)
-  // expm1(x) = 2^n (p + 1) - 1, formed with one rounding; n = 128 needs 2^127 * 2.
-  float s = pow2i(ni > 127 ? 127 : ni);
+  float xc = clamp(x, -20.0f, 89.0f);  // below -20 the result rounds to -1
+  auto [p, n] = expm1_parts(xc);
+  // 2^n (p + 1) - 1 with one rounding; n = 128 needs 2^127 * 2.
+  float s = pow2i(n > 127 ? 127 : n);
   float res = std::fma(p, s, s - 1.0f);
   float res128 = std::fma(p, s, s) * 2.0f - 1.0f;
-  res = ni > 127 ? res128 : res;
-  res = ni == 0 ? p : res;
+  res = n > 127 ? res128 : res;
   return x == 0.0f ? x : res;  // keeps -0
 }
 
@@ -102,7 +117,7 @@ inline LogParts log_parts(float x) {
   float f = m - 1.0f;
   float s = f / (2.0f + f);
   float z = s * s;
-  float R = z * std::fma(z, std::fma(z, std::fma(z, 0.222222222f, 0.285714298f), 0.400000006f), 0.666666687f);
+  float R = z * poly(z, 0.666666687f, 0.400000006f, 0.285714298f, 0.222222222f);  // 2/3, 2/5, 2/7, 2/9
   float hf = 0.5f * f * f;
   return {e, f - (hf - s * (hf + R))};
 }
@@ -142,17 +157,17 @@ inline float sigmoid(float x) {
   return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
 }
 
-/** tanh: an odd polynomial below 0.55; above, expm1(2|x|) / (expm1(2|x|) + 2), whose positive
+/** tanh: an odd polynomial below 0.4; above, expm1(2|x|) / (expm1(2|x|) + 2), whose positive
  *  argument keeps the error of expm1 from being amplified near +-1. */
 inline float tanh(float x) {
   float z = x * x;
-  float pz = std::fma(z, std::fma(z, std::fma(z, std::fma(z, std::fma(z, 0.00239218958f, -0.00841061771f),
-                 0.0217816718f), -0.0539594665f), 0.133332923f), -0.333333313f);
+  float pz = poly(z, -0.333332986f, 0.133311734f, -0.0535577834f, 0.0187311918f);
   float small = std::fma(x * z, pz, x);
   float a = std::fabs(x);
-  a = a > 10.0f ? 10.0f : a;  // tanh(10) rounds to 1
-  float e = expm1(2.0f * a);
-  return std::copysign(a < 0.55f ? small : e / (e + 2.0f), x);
+  auto [p, n] = expm1_parts(2.0f * std::min(a, 10.0f));  // tanh(10) rounds to 1; n <= 29
+  float s = pow2i(n);
+  float e = std::fma(p, s, s - 1.0f);
+  return std::copysign(a < 0.4f ? small : e / (e + 2.0f), x);
 }
 
 // sin and cos reduce x by n * pi/2 (pi/2 split in three floats, FMA steps) and evaluate the
@@ -167,12 +182,8 @@ inline float sincos_(float x, int32_t quadrant_shift) {
   r = std::fma(n, 4.37113883e-08f, r);
   r = std::fma(n, 1.71512451e-15f, r);
   float z = r * r;
-  float sp = std::fma(z, std::fma(z, std::fma(z, 2.75573192e-06f, -1.98412698e-04f), 8.33333333e-03f), -0.166666667f);
-  float s = std::fma(r * z, sp, r);
-  float cp = std::fma(z, std::fma(z, std::fma(z, std::fma(z, -2.75573192e-07f, 2.48015873e-05f), -1.38888889e-03f),
-                                  4.16666667e-02f),
-                      -0.5f);
-  float c = std::fma(z, cp, 1.0f);
+  float s = std::fma(r * z, poly(z, -1.0f / 6, 1.0f / 120, -1.0f / 5040, 1.0f / 362880), r);
+  float c = poly(z, 1.0f, -1.0f / 2, 1.0f / 24, -1.0f / 720, 1.0f / 40320, -1.0f / 3628800);
   float res = (q & 1) ? c : s;
   return from_bits(bits(res) ^ static_cast<int32_t>(static_cast<uint32_t>(q & 2) << 30));
 }
@@ -182,16 +193,13 @@ inline float cos(float x) { return sincos_(x, 1); }
 /** erf: x + x P(x^2) below 1; above, 1 - exp(-x^2) Q(|x| - 2.5), with x^2 split in two floats. */
 inline float erf(float x) {
   float z = x * x;
-  float pz = std::fma(z, std::fma(z, std::fma(z, std::fma(z, std::fma(z, std::fma(z, std::fma(z, -9.63499133e-06f,
-                 0.000112546411f), -0.000848250755f), 0.00522092311f), -0.0268653929f), 0.112837821f),
-                 -0.376126379f), 0.128379166f);
+  float pz = poly(z, 0.128379166f, -0.376126379f, 0.112837821f, -0.0268653929f, 0.00522092311f, -0.000848250755f,
+                  0.000112546411f, -9.63499133e-06f);
   float small = std::fma(x, pz, x);
-  float a = std::fabs(x);
-  a = a > 4.0f ? 4.0f : a;  // erf(4) rounds to 1
+  float a = std::min(std::fabs(x), 4.0f);  // erf(4) rounds to 1
   float t = a - 2.5f;
-  float q = std::fma(t, std::fma(t, std::fma(t, std::fma(t, std::fma(t, std::fma(t, std::fma(t, std::fma(t,
-                         0.000102789498f, 0.000201999501f), 0.000493522035f), -0.000708264415f), 0.00229143165f),
-                         -0.0081197042f), 0.0249233451f), -0.0743407905f), 0.210807547f);
+  float q = poly(t, 0.210807547f, -0.0743407905f, 0.0249233451f, -0.0081197042f, 0.00229143165f, -0.000708264415f,
+                 0.000493522035f, 0.000201999501f, 0.000102789498f);
   float hi = a * a;
   float lo = std::fma(a, a, -hi);
   float e = exp(-hi) * (1.0f - lo);

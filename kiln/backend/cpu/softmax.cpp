@@ -141,30 +141,41 @@ V logsumexp_row(const V* x, int64_t n) {
 
 // Calls f(x, row) for every row of the last axis of `in`, where x points to the row's n
 // values as V: the input itself when it is already contiguous V, else a converted copy.
+// When the last axis is strided but consecutive rows are adjacent in memory (softmax over a
+// non-last axis arrives transposed), rows are gathered kTile at a time, reading whole cache
+// lines instead of one element from each.
 template <typename T, typename F>
 void for_each_row(const array& in, F&& f) {
   using V = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  constexpr int64_t kTile = 16;
   int64_t n = in.ndim() == 0 ? 1 : in.shape(-1);
   int64_t rows = n == 0 ? 0 : static_cast<int64_t>(in.size()) / n;
   int64_t s = in.ndim() == 0 ? 1 : in.strides(-1);
   Shape outer(in.shape().begin(), in.shape().end() - (in.ndim() > 0 ? 1 : 0));
   Strides outer_strides(in.strides().begin(), in.strides().end() - (in.ndim() > 0 ? 1 : 0));
+  bool tiled = s != 1 && !outer.empty() && outer_strides.back() == 1 && outer.back() > 1;
+  int64_t run = tiled ? outer.back() : 1;  // rows adjacent in memory, in a run
   const T* src = in.data<T>();
   cpu::parallel_for(rows, std::max<int64_t>(1, kRowGrain / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
     std::vector<V> buf;
-    StridedIterator it(outer, outer_strides);
-    it.seek(b);
-    for (int64_t r = b; r < e; ++r) {
-      const T* p = src + it.loc();
+    for (int64_t r = b; r < e;) {
+      const T* p = src + elem_to_loc(r, outer, outer_strides);
       if constexpr (std::is_same_v<T, V>) {
         if (s == 1) {
           f(p, r);
-          it.step();
+          ++r;
           continue;
         }
       }
-      buf.resize(n);
-      if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
+      int64_t g = tiled ? std::min({kTile, e - r, run - r % run}) : 1;
+      // Padded row pitch: rows a power of two apart would all map to the same cache sets.
+      int64_t pitch = g > 1 ? n + 16 : n;
+      buf.resize(g * pitch);
+      if (g > 1) {
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t k = 0; k < g; ++k) buf[k * pitch + i] = static_cast<V>(p[i * s + k]);
+        }
+      } else if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
         if (s == 1) {
           cpu::to_float(p, buf.data(), n);
         } else {
@@ -173,8 +184,8 @@ void for_each_row(const array& in, F&& f) {
       } else {
         for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<V>(p[i * s]);
       }
-      f(static_cast<const V*>(buf.data()), r);
-      it.step();
+      for (int64_t k = 0; k < g; ++k) f(static_cast<const V*>(buf.data() + k * pitch), r + k);
+      r += g;
     }
   });
 }

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <complex>
+#include <concepts>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -25,40 +26,45 @@ using cpu::InexactType;
 using cpu::RealType;
 
 template <typename T>
+concept NotBool = !std::is_same_v<T, bool>;
+
+template <typename T>
 T wrap_neg(T x) {
   return static_cast<T>(cpu::wrap_t<T>(0) - static_cast<cpu::wrap_t<T>>(x));
 }
 
 // float uses the vectorizable simd:: version, double and complex the standard library.
-#define KILN_MATH_OP(Name, simd_fn, std_fn)                                  \
-  struct Name {                                                              \
-    template <InexactType T>                                                     \
-    T operator()(T x) const {                                                \
-      if constexpr (std::is_same_v<T, float>) return cpu::simd::simd_fn(x); \
-      else return std_fn(x);                                                 \
-    }                                                                        \
+#define KILN_MATH_OP(Name, simd_fn, std_fn)   \
+  struct Name {                               \
+    template <InexactType T>                  \
+    T operator()(T x) const {                 \
+      if constexpr (std::is_same_v<T, float>) \
+        return cpu::simd::simd_fn(x);         \
+      else                                    \
+        return std_fn(x);                     \
+    }                                         \
   };
 // Only the standard library (float too).
-#define KILN_STD_OP(Name, std_fn, Concept) \
-  struct Name {                            \
-    template <Concept T>                   \
-    T operator()(T x) const {              \
-      return std_fn(x);                    \
-    }                                      \
+#define KILN_STD_OP(Name, std_fn) \
+  struct Name {                   \
+    template <InexactType T>      \
+    T operator()(T x) const {     \
+      return std_fn(x);           \
+    }                             \
   };
 
 KILN_MATH_OP(ExpOp, exp, std::exp)
 KILN_MATH_OP(LogOp, log, std::log)
 KILN_MATH_OP(TanhOp, tanh, std::tanh)
-KILN_STD_OP(TanOp, std::tan, InexactType)
-KILN_STD_OP(ArcSinOp, std::asin, InexactType)
-KILN_STD_OP(ArcCosOp, std::acos, InexactType)
-KILN_STD_OP(ArcTanOp, std::atan, InexactType)
-KILN_STD_OP(SinhOp, std::sinh, InexactType)
-KILN_STD_OP(CoshOp, std::cosh, InexactType)
-KILN_STD_OP(ArcSinhOp, std::asinh, InexactType)
-KILN_STD_OP(ArcCoshOp, std::acosh, InexactType)
-KILN_STD_OP(ArcTanhOp, std::atanh, InexactType)
+KILN_STD_OP(TanOp, std::tan)
+KILN_STD_OP(ArcSinOp, std::asin)
+KILN_STD_OP(ArcCosOp, std::acos)
+KILN_STD_OP(ArcTanOp, std::atan)
+KILN_STD_OP(SinhOp, std::sinh)
+KILN_STD_OP(CoshOp, std::cosh)
+KILN_STD_OP(ArcSinhOp, std::asinh)
+KILN_STD_OP(ArcCoshOp, std::acosh)
+KILN_STD_OP(ArcTanhOp, std::atanh)
 #undef KILN_MATH_OP
 #undef KILN_STD_OP
 
@@ -66,8 +72,10 @@ KILN_STD_OP(ArcTanhOp, std::atanh, InexactType)
 struct ErfOp {
   template <FloatType T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>) return cpu::simd::erf(x);
-    else return std::erf(x);
+    if constexpr (std::is_same_v<T, float>)
+      return cpu::simd::erf(x);
+    else
+      return std::erf(x);
   }
 };
 
@@ -96,23 +104,23 @@ struct ErfInvOp {
 
 // sin/cos: float reduces arguments up to kTrigMax in the vector path; larger ones are redone
 // with the library, which reduces exactly.
-#define KILN_TRIG_OP(Name, fn)                                                            \
-  struct Name {                                                                           \
-    template <InexactType T>                                                                  \
-    T operator()(T x) const {                                                             \
-      if constexpr (std::is_same_v<T, float>) return cpu::simd::fn(x);                    \
-      else return std::fn(x);                                                             \
-    }                                                                                     \
-    template <typename T>                                                                 \
-      requires std::is_same_v<T, float>                                                   \
-    bool needs_fixup(T x) const {                                                         \
-      return std::fabs(x) > cpu::simd::kTrigMax;                                          \
-    }                                                                                     \
-    template <typename T>                                                                 \
-      requires std::is_same_v<T, float>                                                   \
-    T fixup(T x) const {                                                                  \
-      return std::fn(x);                                                                  \
-    }                                                                                     \
+#define KILN_TRIG_OP(Name, fn)                                                    \
+  struct Name {                                                                   \
+    template <InexactType T>                                                      \
+    T operator()(T x) const {                                                     \
+      if constexpr (std::is_same_v<T, float>)                                     \
+        return cpu::simd::fn(x);                                                  \
+      else                                                                        \
+        return std::fn(x);                                                        \
+    }                                                                             \
+    template <std::same_as<float> T>                                              \
+    bool needs_fixup(T x) const {                                                 \
+      return std::fabs(x) > cpu::simd::kTrigMax;                                  \
+    }                                                                             \
+    template <std::same_as<float> T>                                              \
+    T fixup(T x) const {                                                          \
+      return std::fn(x);                                                          \
+    }                                                                             \
   };
 KILN_TRIG_OP(SinOp, sin)
 KILN_TRIG_OP(CosOp, cos)
@@ -121,32 +129,43 @@ KILN_TRIG_OP(CosOp, cos)
 struct Expm1Op {
   template <InexactType T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>) return cpu::simd::expm1(x);
-    else if constexpr (std::is_same_v<T, double>) return std::expm1(x);
-    else return std::exp(x) - T(1);
+    if constexpr (std::is_same_v<T, float>)
+      return cpu::simd::expm1(x);
+    else if constexpr (std::is_same_v<T, double>)
+      return std::expm1(x);
+    else
+      return std::exp(x) - T(1);
   }
 };
 struct Log1pOp {
   template <InexactType T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>) return cpu::simd::log1p(x);
-    else if constexpr (std::is_same_v<T, double>) return std::log1p(x);
-    else return std::log(T(1) + x);
+    if constexpr (std::is_same_v<T, float>)
+      return cpu::simd::log1p(x);
+    else if constexpr (std::is_same_v<T, double>)
+      return std::log1p(x);
+    else
+      return std::log(T(1) + x);
   }
 };
 struct Log2Op {
   template <InexactType T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>) return cpu::simd::log2(x);
-    else if constexpr (std::is_same_v<T, double>) return std::log2(x);
-    else return std::log(x) / 0.693147180559945309f;
+    if constexpr (std::is_same_v<T, float>)
+      return cpu::simd::log2(x);
+    else if constexpr (std::is_same_v<T, double>)
+      return std::log2(x);
+    else
+      return std::log(x) / 0.693147180559945309f;
   }
 };
 struct Log10Op {
   template <InexactType T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>) return cpu::simd::log10(x);
-    else return std::log10(x);
+    if constexpr (std::is_same_v<T, float>)
+      return cpu::simd::log10(x);
+    else
+      return std::log10(x);
   }
 };
 // std::sqrt does not vectorize (it may set errno), so dense float and double runs use the
@@ -155,8 +174,10 @@ template <bool Reciprocal>
 struct SqrtBase {
   template <InexactType T>
   T operator()(T x) const {
-    if constexpr (Reciprocal) return T(1) / std::sqrt(x);
-    else return std::sqrt(x);
+    if constexpr (Reciprocal)
+      return T(1) / std::sqrt(x);
+    else
+      return std::sqrt(x);
   }
   static void run(float* o, int64_t n, const float* p) {
     int64_t i = 0;
@@ -194,13 +215,15 @@ struct SigmoidOp {
 };
 
 // Rounding: integers are already whole.
-#define KILN_ROUND_OP(Name, fn)                                    \
-  struct Name {                                                    \
-    template <RealType T>                                              \
-    T operator()(T x) const {                                      \
-      if constexpr (std::is_floating_point_v<T>) return cpu::simd::fn(x); \
-      else return x;                                               \
-    }                                                              \
+#define KILN_ROUND_OP(Name, fn)                  \
+  struct Name {                                  \
+    template <RealType T>                        \
+    T operator()(T x) const {                    \
+      if constexpr (std::is_floating_point_v<T>) \
+        return cpu::simd::fn(x);                 \
+      else                                       \
+        return x;                                \
+    }                                            \
   };
 KILN_ROUND_OP(FloorOp, floor)
 KILN_ROUND_OP(CeilOp, ceil)
@@ -208,27 +231,35 @@ KILN_ROUND_OP(CeilOp, ceil)
 struct RoundOp {
   template <typename T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return {cpu::simd::rint(x.real()), cpu::simd::rint(x.imag())};
-    else if constexpr (std::is_floating_point_v<T>) return cpu::simd::rint(x);
-    else return x;
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return {cpu::simd::rint(x.real()), cpu::simd::rint(x.imag())};
+    else if constexpr (std::is_floating_point_v<T>)
+      return cpu::simd::rint(x);
+    else
+      return x;
   }
 };
 
 struct AbsOp {
   template <typename T>
   auto operator()(T x) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return std::abs(x);
-    else if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
-    else if constexpr (std::is_signed_v<T> && std::is_integral_v<T>) return x < 0 ? wrap_neg(x) : x;
-    else return x;
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return std::abs(x);
+    else if constexpr (std::is_floating_point_v<T>)
+      return std::fabs(x);
+    else if constexpr (std::is_signed_v<T> && std::is_integral_v<T>)
+      return x < 0 ? wrap_neg(x) : x;
+    else
+      return x;
   }
 };
 struct NegativeOp {
-  template <typename T>
-    requires(!std::is_same_v<T, bool>)
+  template <NotBool T>
   T operator()(T x) const {
-    if constexpr (std::is_integral_v<T>) return wrap_neg(x);
-    else return -x;
+    if constexpr (std::is_integral_v<T>)
+      return wrap_neg(x);
+    else
+      return -x;
   }
 };
 struct SignOp {
@@ -248,9 +279,12 @@ struct SignOp {
 struct SquareOp {
   template <typename T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, bool>) return x;
-    else if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<cpu::wrap_t<T>>(x) * static_cast<cpu::wrap_t<T>>(x));
-    else return x * x;
+    if constexpr (std::is_same_v<T, bool>)
+      return x;
+    else if constexpr (std::is_integral_v<T>)
+      return static_cast<T>(static_cast<cpu::wrap_t<T>>(x) * static_cast<cpu::wrap_t<T>>(x));
+    else
+      return x * x;
   }
 };
 struct LogicalNotOp {
@@ -260,32 +294,39 @@ struct LogicalNotOp {
   }
 };
 struct BitwiseInvertOp {
-  template <typename T>
-    requires std::is_integral_v<T>
+  template <std::integral T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, bool>) return !x;
-    else return static_cast<T>(~x);
+    if constexpr (std::is_same_v<T, bool>)
+      return !x;
+    else
+      return static_cast<T>(~x);
   }
 };
 struct ConjugateOp {
   template <typename T>
   T operator()(T x) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return std::conj(x);
-    else return x;
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return std::conj(x);
+    else
+      return x;
   }
 };
 struct RealOp {
   template <typename T>
   auto operator()(T x) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return x.real();
-    else return x;
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return x.real();
+    else
+      return x;
   }
 };
 struct ImagOp {
   template <typename T>
   auto operator()(T x) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return x.imag();
-    else return T(0);
+    if constexpr (std::is_same_v<T, complex64_t>)
+      return x.imag();
+    else
+      return T(0);
   }
 };
 
@@ -310,10 +351,8 @@ void unary(const std::vector<array>& inputs, array& out, const char* name) {
 
 }  // namespace
 
-#define KILN_UNARY(Name)                                                      \
-  void Name::eval_cpu(const std::vector<array>& inputs, array& out) { \
-    unary<Name##Op>(inputs, out, name());                                     \
-  }
+#define KILN_UNARY(Name) \
+  void Name::eval_cpu(const std::vector<array>& inputs, array& out) { unary<Name##Op>(inputs, out, name()); }
 KILN_UNARY(Abs)
 KILN_UNARY(Negative)
 KILN_UNARY(Sign)
