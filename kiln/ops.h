@@ -204,6 +204,76 @@ KILN_API array softmax(const array& a, bool precise = false, StreamOrDevice s = 
  *  batch dimensions broadcast. */
 KILN_API array matmul(const array& a, const array& b, StreamOrDevice s = {});
 
+// ---- sort_scan ----
+/** Sorted along `axis` (NaN last); without an axis, the flattened array sorted. */
+KILN_API array sort(const array& a, int axis, StreamOrDevice s = {});
+KILN_API array sort(const array& a, StreamOrDevice s = {});
+/** uint32 indices that sort along `axis` (stable); without an axis, of the flattened array. */
+KILN_API array argsort(const array& a, int axis, StreamOrDevice s = {});
+KILN_API array argsort(const array& a, StreamOrDevice s = {});
+/** Partitioned along `axis` around element `kth` (negative counts from the end). */
+KILN_API array partition(const array& a, int kth, int axis, StreamOrDevice s = {});
+KILN_API array partition(const array& a, int kth, StreamOrDevice s = {});
+/** uint32 indices that partition along `axis` around element `kth`. */
+KILN_API array argpartition(const array& a, int kth, int axis, StreamOrDevice s = {});
+KILN_API array argpartition(const array& a, int kth, StreamOrDevice s = {});
+/** The `k` largest elements along `axis`, in no particular order. */
+KILN_API array topk(const array& a, int k, int axis, StreamOrDevice s = {});
+KILN_API array topk(const array& a, int k, StreamOrDevice s = {});
+/** Cumulative sum along `axis` (bool gives int32); without an axis, of the flattened array. */
+KILN_API array cumsum(const array& a, int axis, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+KILN_API array cumsum(const array& a, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+/** Cumulative product along `axis`; without an axis, of the flattened array. */
+KILN_API array cumprod(const array& a, int axis, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+KILN_API array cumprod(const array& a, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+/** Cumulative maximum along `axis` (NaN propagates); without an axis, of the flattened array. */
+KILN_API array cummax(const array& a, int axis, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+KILN_API array cummax(const array& a, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+/** Cumulative minimum along `axis` (NaN propagates); without an axis, of the flattened array. */
+KILN_API array cummin(const array& a, int axis, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+KILN_API array cummin(const array& a, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+/** Cumulative log(sum(exp(a))) along `axis` (integers give float32). */
+KILN_API array logcumsumexp(const array& a, int axis, bool reverse = false, bool inclusive = true,
+                            StreamOrDevice s = {});
+KILN_API array logcumsumexp(const array& a, bool reverse = false, bool inclusive = true, StreamOrDevice s = {});
+
+// ---- indexing ----
+/** MLX's gather: slices of `a` of size `slice_sizes` at the positions given by `indices` (one
+ *  integer array per axis in `axes`, broadcast together); shape indices.shape + slice_sizes. */
+KILN_API array gather(const array& a, const std::vector<array>& indices, const std::vector<int>& axes,
+                      const Shape& slice_sizes, StreamOrDevice s = {});
+KILN_API array gather(const array& a, const array& indices, int axis, const Shape& slice_sizes, StreamOrDevice s = {});
+/** Elements of `a` along `axis` at `indices` (negative indices wrap). */
+KILN_API array take(const array& a, const array& indices, int axis, StreamOrDevice s = {});
+/** Elements of the flattened `a` at `indices`. */
+KILN_API array take(const array& a, const array& indices, StreamOrDevice s = {});
+KILN_API array take(const array& a, int index, int axis, StreamOrDevice s = {});
+KILN_API array take(const array& a, int index, StreamOrDevice s = {});
+/** Values at `indices` along `axis`; indices broadcast with `a` in the other axes. */
+KILN_API array take_along_axis(const array& a, const array& indices, int axis, StreamOrDevice s = {});
+KILN_API array take_along_axis(const array& a, const array& indices, StreamOrDevice s = {});
+/** A copy of `a` with `values` put at `indices` along `axis`. */
+KILN_API array put_along_axis(const array& a, const array& indices, const array& values, int axis,
+                              StreamOrDevice s = {});
+KILN_API array put_along_axis(const array& a, const array& indices, const array& values, StreamOrDevice s = {});
+/** MLX's scatter family: a copy of `a` with `updates` (shape indices.shape + slice shape, cast to
+ *  a's dtype) written at / combined into the positions given by `indices` on `axes`. Duplicate
+ *  positions accumulate for the reducing forms; for scatter the last one wins. */
+KILN_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+                       const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array scatter_add(const array& a, const std::vector<array>& indices, const array& updates,
+                           const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array scatter_prod(const array& a, const std::vector<array>& indices, const array& updates,
+                            const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array scatter_max(const array& a, const std::vector<array>& indices, const array& updates,
+                           const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array scatter_min(const array& a, const std::vector<array>& indices, const array& updates,
+                           const std::vector<int>& axes, StreamOrDevice s = {});
+/** A copy of `a` with a[start:stop:strides] replaced by `update` (broadcast to the region). */
+KILN_API array slice_update(const array& a, const array& update, Shape start, Shape stop, Shape strides,
+                            StreamOrDevice s = {});
+KILN_API array slice_update(const array& a, const array& update, Shape start, Shape stop, StreamOrDevice s = {});
+
 // ---------------------------------------------------------------- operators
 KILN_API array operator-(const array& a);
 KILN_API array operator!(const array& a);

@@ -391,6 +391,289 @@ class KILN_API Matmul : public UnaryPrimitive {
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
 
+// ---- sort_scan ----
+/** Sorts along one axis (NaN last, complex lexicographic); the output is row-major. */
+class KILN_API Sort : public UnaryPrimitive {
+ public:
+  Sort(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Sort)
+  bool is_equivalent(const Primitive& other) const override {
+    return typeid(other) == typeid(*this) && static_cast<const Sort&>(other).axis_ == axis_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+  int axis() const { return axis_; }
+
+ private:
+  int axis_;
+};
+
+/** uint32 indices that sort along one axis, stable (equal elements keep their order). */
+class KILN_API ArgSort : public UnaryPrimitive {
+ public:
+  ArgSort(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(ArgSort)
+  bool is_equivalent(const Primitive& other) const override {
+    return typeid(other) == typeid(*this) && static_cast<const ArgSort&>(other).axis_ == axis_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+  int axis() const { return axis_; }
+
+ private:
+  int axis_;
+};
+
+/** Reorders along one axis so element `kth` (non-negative) is where a sort would put it, with
+ *  nothing larger before it and nothing smaller after it. */
+class KILN_API Partition : public UnaryPrimitive {
+ public:
+  Partition(Stream stream, int kth, int axis) : UnaryPrimitive(stream), kth_(kth), axis_(axis) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Partition)
+  bool is_equivalent(const Primitive& other) const override {
+    if (typeid(other) != typeid(*this)) return false;
+    auto& o = static_cast<const Partition&>(other);
+    return o.kth_ == kth_ && o.axis_ == axis_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+  int kth() const { return kth_; }
+  int axis() const { return axis_; }
+
+ private:
+  int kth_;
+  int axis_;
+};
+
+/** uint32 indices that partition along one axis around element `kth` (see Partition). */
+class KILN_API ArgPartition : public UnaryPrimitive {
+ public:
+  ArgPartition(Stream stream, int kth, int axis) : UnaryPrimitive(stream), kth_(kth), axis_(axis) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(ArgPartition)
+  bool is_equivalent(const Primitive& other) const override {
+    if (typeid(other) != typeid(*this)) return false;
+    auto& o = static_cast<const ArgPartition&>(other);
+    return o.kth_ == kth_ && o.axis_ == axis_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+  int kth() const { return kth_; }
+  int axis() const { return axis_; }
+
+ private:
+  int kth_;
+  int axis_;
+};
+
+/** Cumulative sum/product/max/min/logaddexp along one axis; the input already has the output
+ *  dtype. `inclusive` false shifts by one (the first element is the operation's identity). */
+class KILN_API Scan : public UnaryPrimitive {
+ public:
+  enum ScanType { Sum, Prod, Max, Min, LogAddExp };
+  Scan(Stream stream, ScanType type, int axis, bool reverse, bool inclusive)
+      : UnaryPrimitive(stream), type_(type), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
+  KILN_PRIMITIVE_EVAL
+  const char* name() const override {
+    switch (type_) {
+      case Sum: return "CumSum";
+      case Prod: return "CumProd";
+      case Max: return "CumMax";
+      case Min: return "CumMin";
+      default: return "CumLogAddExp";
+    }
+  }
+  bool is_equivalent(const Primitive& other) const override {
+    if (typeid(other) != typeid(*this)) return false;
+    auto& o = static_cast<const Scan&>(other);
+    return o.type_ == type_ && o.axis_ == axis_ && o.reverse_ == reverse_ && o.inclusive_ == inclusive_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+  ScanType type() const { return type_; }
+  int axis() const { return axis_; }
+  bool reverse() const { return reverse_; }
+  bool inclusive() const { return inclusive_; }
+
+ private:
+  ScanType type_;
+  int axis_;
+  bool reverse_;
+  bool inclusive_;
+};
+
+// ---- indexing ----
+/** Gathers slices of inputs[0] at the positions given by inputs[1..] (integer arrays of one
+ *  shape, one per axis in `axes`). The output has shape indices.shape + slice_sizes. Negative
+ *  indices wrap; out-of-range indices are clamped (never read out of bounds). */
+class KILN_API Gather : public UnaryPrimitive {
+ public:
+  Gather(Stream stream, std::vector<int> axes, Shape slice_sizes)
+      : UnaryPrimitive(stream), axes_(std::move(axes)), slice_sizes_(std::move(slice_sizes)) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Gather)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+  const std::vector<int>& axes() const { return axes_; }
+  const Shape& slice_sizes() const { return slice_sizes_; }
+
+ private:
+  std::vector<int> axes_;
+  Shape slice_sizes_;
+};
+
+/** A copy of inputs[0] with the slices at the positions given by inputs[1..n-1] (integer arrays
+ *  of one shape, one per axis in `axes`) combined with inputs[n-1] (shape indices.shape + slice
+ *  shape, input's dtype). Duplicate positions apply in order (None: the last wins). Negative
+ *  indices wrap; out-of-range positions are skipped. */
+class KILN_API Scatter : public UnaryPrimitive {
+ public:
+  enum ReduceType { None, Sum, Prod, Max, Min };
+  Scatter(Stream stream, ReduceType reduce, std::vector<int> axes)
+      : UnaryPrimitive(stream), reduce_(reduce), axes_(std::move(axes)) {}
+  KILN_PRIMITIVE_EVAL
+  const char* name() const override;
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+  ReduceType reduce_type() const { return reduce_; }
+  const std::vector<int>& axes() const { return axes_; }
+
+ private:
+  ReduceType reduce_;
+  std::vector<int> axes_;
+};
+
+/** A copy of inputs[0] with the region start:stop:strides (positive strides, clamped bounds)
+ *  replaced by inputs[1] (the region's shape, the input's dtype). */
+class KILN_API SliceUpdate : public UnaryPrimitive {
+ public:
+  SliceUpdate(Stream stream, Shape start, Shape stop, Shape strides)
+      : UnaryPrimitive(stream), start_(std::move(start)), stop_(std::move(stop)), strides_(std::move(strides)) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(SliceUpdate)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+
+ private:
+  Shape start_, stop_, strides_;
+};
+
+// ---- linalg (LAPACK factorizations; ops in kiln/linalg.h) ----
+/** Inverse of each square matrix (..., N, N). With `tri`, the input is triangular (only the
+ *  `upper` or lower triangle is read) and so is the result. */
+class KILN_API Inverse : public UnaryPrimitive {
+ public:
+  Inverse(Stream stream, bool tri, bool upper) : UnaryPrimitive(stream), tri_(tri), upper_(upper) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Inverse)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+
+ private:
+  bool tri_, upper_;
+};
+
+/** Cholesky factor of each symmetric positive-definite matrix: L (lower) or U (`upper`),
+ *  the other triangle zero. */
+class KILN_API Cholesky : public UnaryPrimitive {
+ public:
+  Cholesky(Stream stream, bool upper) : UnaryPrimitive(stream), upper_(upper) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Cholesky)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+
+ private:
+  bool upper_;
+};
+
+/** LU factorization with partial pivoting of (..., M, N): outputs the packed L and U factors,
+ *  the 0-based row pivots (..., min(M, N)) and the row permutation p (..., M) with
+ *  A = (L @ U)[p], both uint32. */
+class KILN_API LUF : public Primitive {
+ public:
+  explicit LUF(Stream stream) : Primitive(stream) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(LUF)
+  bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+};
+
+/** Reduced QR factorization of (..., M, N): Q (..., M, K) and R (..., K, N), K = min(M, N). */
+class KILN_API QRF : public Primitive {
+ public:
+  explicit QRF(Stream stream) : Primitive(stream) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(QRF)
+  bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+};
+
+/** Singular values (..., K) of (..., M, N), descending; with `compute_uv` also U (..., M, M)
+ *  before them and Vt (..., N, N) after them. */
+class KILN_API SVD : public Primitive {
+ public:
+  SVD(Stream stream, bool compute_uv) : Primitive(stream), compute_uv_(compute_uv) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(SVD)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+
+ private:
+  bool compute_uv_;
+};
+
+/** Eigenvalues (ascending) of symmetric matrices, reading the `uplo` ('L' or 'U') triangle;
+ *  with `compute_vectors` also the eigenvectors as columns. */
+class KILN_API Eigh : public Primitive {
+ public:
+  Eigh(Stream stream, char uplo, bool compute_vectors)
+      : Primitive(stream), uplo_(uplo), compute_vectors_(compute_vectors) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(Eigh)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+
+ private:
+  char uplo_;
+  bool compute_vectors_;
+};
+
+/** Eigenvalues of general square matrices as complex64; with `compute_vectors` also the
+ *  (unit-norm) right eigenvectors as columns. */
+class KILN_API Eig : public Primitive {
+ public:
+  Eig(Stream stream, bool compute_vectors) : Primitive(stream), compute_vectors_(compute_vectors) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(Eig)
+  bool is_equivalent(const Primitive& other) const override;
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+
+ private:
+  bool compute_vectors_;
+};
+
+// ---- random ----
+/** Counter-based random bits (Threefry-2x32, 20 rounds) from a uint32 key of shape (2,): the
+ *  output (uint8/uint16/uint32 for `width` 1/2/4) is the byte stream of the words
+ *  threefry(key, (j mod 2^32, j / 2^32)) for blocks j = 0, 1, ..., so every device gives the
+ *  same numbers for the same key. */
+class KILN_API RandomBits : public UnaryPrimitive {
+ public:
+  RandomBits(Stream stream, Shape shape, int width) : UnaryPrimitive(stream), shape_(std::move(shape)), width_(width) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(RandomBits)
+  bool is_equivalent(const Primitive& other) const override {
+    if (typeid(other) != typeid(*this)) return false;
+    auto& o = static_cast<const RandomBits&>(other);
+    return o.shape_ == shape_ && o.width_ == width_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>&) override { return {shape_}; }
+  int width() const { return width_; }
+
+ private:
+  Shape shape_;
+  int width_;
+};
+
 #undef KILN_ELEMENTWISE_PRIMITIVE
 
 }  // namespace kiln

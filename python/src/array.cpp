@@ -305,10 +305,9 @@ void init_array(nb::module_& m) {
       .def("__getitem__", &getitem, "index"_a.none())
       .def(
           "__setitem__",
-          [](array&, nb::handle, nb::handle) {
-            throw std::invalid_argument("[array.__setitem__] Item assignment is not implemented yet.");
-          },
+          [](array& self, nb::handle index, nb::handle value) { self = setitem(self, index, value); },
           "index"_a.none(), "value"_a.none())
+      .def_prop_ro("at", &array_at, "An indexer for updates that return new arrays: ``x.at[idx].add(y)``.")
       .def("astype", [](const array& a, Dtype t, StreamOrDevice s) { return astype(a, t, s); }, "dtype"_a,
            "stream"_a = nb::none(),
            "The array converted to ``dtype``.\n\nArgs:\n    dtype (Dtype): The new element type.\n\nReturns:\n    array");

@@ -1,6 +1,10 @@
 // The `kiln.core` extension module.
 #include "utils.h"
 
+void init_sort_scan(nb::module_& m);
+void init_random(nb::module_& m);
+void init_linalg(nb::module_& m);
+
 NB_MODULE(core, m) {
   m.doc() = "kiln: lazy, differentiable arrays with MLX's API.";
   // Order matters: later files use the types bound by earlier ones in their signatures.
@@ -9,6 +13,10 @@ NB_MODULE(core, m) {
   init_stream(m);
   init_array(m);
   init_ops(m);
+  init_sort_scan(m);
+  init_random(m);
+  init_linalg(m);
   init_transforms(m);
   init_memory(m);
+  init_indexing(m);
 }

@@ -137,6 +137,10 @@ nb::object to_numpy(array a);
 
 // ---- indexing (indexing.cpp) ----
 array getitem(const array& a, nb::handle index);
+/** The array `a[index] = value` leaves (a new array; the binding rebinds self to it). */
+array setitem(const array& a, nb::handle index, nb::handle value);
+/** The `x.at` indexer object. */
+nb::object array_at(const array& a);
 
 }  // namespace kiln::py
 
@@ -148,3 +152,4 @@ void init_array(nb::module_& m);
 void init_ops(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);
+void init_indexing(nb::module_& m);
