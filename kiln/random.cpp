@@ -92,15 +92,19 @@ array unit_uniform(const Shape& shape, Dtype dtype, const array& key, StreamOrDe
   return multiply(astype(b, float32, s), scalar(std::ldexp(1.0, -m), float32), s);
 }
 
-// Uniform in the open interval (0, 1): (b + 1/2) / 2^k, exact in float32 for k = 23.
-array open_unit(const Shape& shape, Dtype ct, const array& key, StreamOrDevice s) {
-  array b = raw_bits(shape, key, s);
+// 32-bit words to uniform values in the open interval (0, 1): (b + 1/2) / 2^k over the top k
+// bits, exact in float32 for k = 23.
+array words_to_open_unit(array b, Dtype ct, StreamOrDevice s) {
   int k = 32;
   if (ct != float64) {
     k = 23;
     b = right_shift(b, array(static_cast<uint32_t>(32 - k), uint32), s);
   }
   return multiply(add(astype(b, ct, s), scalar(0.5, ct), s), scalar(std::ldexp(1.0, -k), ct), s);
+}
+
+array open_unit(const Shape& shape, Dtype ct, const array& key, StreamOrDevice s) {
+  return words_to_open_unit(raw_bits(shape, key, s), ct, s);
 }
 
 // Uniform in the open interval (-1, 1), symmetric about 0 and never 0 itself.
@@ -193,7 +197,9 @@ array uniform(const Shape& shape, Dtype dtype, const std::optional<array>& key, 
 
 array normal(const Shape& shape, Dtype dtype, const std::optional<array>& loc, const std::optional<array>& scale,
              const std::optional<array>& key, StreamOrDevice s) {
-  check_float(dtype, "normal");
+  if (!is_floating_point(dtype) && dtype != complex64) {
+    throw std::invalid_argument(str("[normal] Only floating point and complex64 dtypes are supported, got ", dtype, "."));
+  }
   check_shape(shape, "normal");
   if (loc) check_broadcast(shape, loc->shape(), "normal");
   if (scale) check_broadcast(shape, scale->shape(), "normal");
@@ -203,19 +209,19 @@ array normal(const Shape& shape, Dtype dtype, const std::optional<array>& loc, c
   int64_t n = shape_size(shape);
   array b = raw_bits({2, static_cast<ShapeElem>(n)}, k, s);
   auto halves = kiln::split(b, 2, 0, s);
-  auto to_open = [&](const array& w) {
-    array v = w;
-    int bits = 32;
-    if (ct != float64) {
-      bits = 23;
-      v = right_shift(v, array(static_cast<uint32_t>(32 - bits), uint32), s);
-    }
-    return multiply(add(astype(v, ct, s), scalar(0.5, ct), s), scalar(std::ldexp(1.0, -bits), ct), s);
-  };
-  array u1 = reshape(to_open(halves[0]), shape, s);
-  array u2 = reshape(to_open(halves[1]), shape, s);
+  // u1 in (0, 1) keeps log finite; u2 only sets an angle.
+  array u1 = reshape(words_to_open_unit(halves[0], ct, s), shape, s);
+  array u2 = reshape(words_to_open_unit(halves[1], ct, s), shape, s);
   array r = sqrt(multiply(scalar(-2.0, ct), log(u1, s), s), s);
-  array z = multiply(r, cos(multiply(scalar(2.0 * std::numbers::pi, ct), u2, s), s), s);
+  array theta = multiply(scalar(2.0 * std::numbers::pi, ct), u2, s);
+  array z = multiply(r, cos(theta, s), s);
+  if (dtype == complex64) {
+    // Standard complex normal: the two independent Box-Muller outputs, each with variance 1/2.
+    array h = scalar(1.0 / std::numbers::sqrt2, ct);
+    array re = multiply(z, h, s), im = multiply(multiply(r, sin(theta, s), s), h, s);
+    z = add(astype(re, complex64, s), multiply(astype(im, complex64, s), array(complex64_t(0.0f, 1.0f)), s), s);
+    ct = complex64;
+  }
   if (scale) z = multiply(z, astype(*scale, ct, s), s);
   if (loc) z = add(z, astype(*loc, ct, s), s);
   return astype(z, dtype, s);
@@ -237,11 +243,25 @@ array randint(const array& low, const array& high, const Shape& shape, Dtype dty
   check_shape(shape, "randint");
   check_broadcast(shape, broadcast_shapes(low.shape(), high.shape()), "randint");
   array k = get_key(key, "randint");
-  // In float64 with u = bits / 2^32, floor(u * (high - low)) <= high - low - 1 exactly for any
-  // range below 2^32, and adding low afterwards is exact: the result never reaches high.
+  // u in [0, 1) in float64: 32 random bits, or 53 for 64-bit dtypes (whose ranges may pass 2^32).
+  // floor(u * range) is clamped to range - 1 (the product may round up), and adding low
+  // afterwards is exact below 2^53: the result never reaches high.
   array lo = astype(low, float64, s), hi = astype(high, float64, s);
-  array u = multiply(astype(raw_bits(shape, k, s), float64, s), array(std::ldexp(1.0, -32), float64), s);
-  array v = add(lo, floor(multiply(u, subtract(hi, lo, s), s), s), s);
+  array u;
+  if (size_of(dtype) == 8) {
+    Shape wshape = shape;
+    wshape.push_back(2);
+    auto w = kiln::split(raw_bits(wshape, k, s), 2, -1, s);
+    array top = astype(reshape(w[0], shape, s), float64, s);
+    array low21 = astype(right_shift(reshape(w[1], shape, s), array(uint32_t{11}, uint32), s), float64, s);
+    u = multiply(add(multiply(top, array(std::ldexp(1.0, 21), float64), s), low21, s),
+                 array(std::ldexp(1.0, -53), float64), s);
+  } else {
+    u = multiply(astype(raw_bits(shape, k, s), float64, s), array(std::ldexp(1.0, -32), float64), s);
+  }
+  array range = subtract(hi, lo, s);
+  array steps = minimum(floor(multiply(u, range, s), s), subtract(range, array(1.0, float64), s), s);
+  array v = add(lo, steps, s);
   v = where(greater(hi, lo, s), v, broadcast_to(lo, shape, s), s);
   return astype(v, dtype, s);
 }

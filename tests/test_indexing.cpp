@@ -107,3 +107,13 @@ TEST(Indexing, Errors) {
   EXPECT_THROW(slice_update(a, zeros({2}), {0, 0}, {2, 3}), std::invalid_argument);
   EXPECT_THROW(take(zeros({0, 3}), array({0}), 0), std::invalid_argument);
 }
+
+TEST(Indexing, WideSlicesStayInBounds) {
+  // Slices of two elements starting at the last index: clamped (gather) or skipped (scatter).
+  array a = arange(0, 5);
+  std::vector<int32_t> idx = {4, 1};
+  array i(idx.begin(), Shape{2});
+  EXPECT_EQ(values<int32_t>(gather(a, i, 0, {2})), (std::vector<int32_t>{3, 4, 1, 2}));
+  array upd = full({2, 2}, 9);
+  EXPECT_EQ(values<int32_t>(scatter(a, {i}, upd, {0})), (std::vector<int32_t>{0, 9, 9, 3, 4}));
+}

@@ -219,7 +219,9 @@ array broadcast_value(array v, const Shape& shape) {
 array linear_positions(const array& a, nb::handle index) {
   array pos = a.size() < (size_t{1} << 31) ? arange(0, static_cast<int>(a.size()))
                                            : arange(0.0, static_cast<double>(a.size()), int64);
-  return read(parse(reshape(pos, a.shape()), index));
+  ParsedIndex pi = parse(reshape(pos, a.shape()), index);
+  if (pi.has_mask) throw std::invalid_argument("[ArrayAt] Boolean masks are not supported in indexed updates.");
+  return read(pi);
 }
 
 array scatter_kind(const array& a, const std::vector<array>& ind, const array& upd, const std::vector<int>& axes,
@@ -290,6 +292,16 @@ array scatter_update(const array& a, nb::handle index, nb::handle value, int kin
     ParsedIndex pi = parse(a, index);
     array out;
     if (direct_scatter(a, pi, v, kind, out)) return out;
+    if (kind != 0 && !pi.has_array && !pi.has_mask) {
+      // Basic indices select each element at most once: read the region, combine, write back.
+      array region = read(pi);
+      array u = broadcast_value(v, region.shape());
+      array combined = kind == 1 ? add(region, u)
+                       : kind == 2 ? multiply(region, u)
+                       : kind == 3 ? maximum(region, u)
+                                   : minimum(region, u);
+      return setitem(a, index, nb::cast(astype(combined, a.dtype())));
+    }
   }
   array pos = linear_positions(a, index);
   array upd = broadcast_value(v, pos.shape());
@@ -359,12 +371,12 @@ array setitem(const array& a, nb::handle index, nb::handle value) {
       array m = reshape(astype(mask, int32), {static_cast<ShapeElem>(mask.size())});
       array order = reshape(cumsum(m, 0) - 1, mask.shape());
       v = take(v, maximum(order, array(0)), count_axis);
-    } else if (count_axis >= 0 && mask.ndim() != 1) {
-      if (v.shape(count_axis) == 1) v = squeeze(v, count_axis);
-      v = expand_dims(v, std::vector<int>(mask.ndim() > 0 ? 1 : 0, count_axis));
-      std::vector<int> more;
-      for (int d = 1; d < mask.ndim(); ++d) more.push_back(count_axis + d);
-      if (!more.empty()) v = expand_dims(v, more);
+    } else if (count_axis >= 0) {
+      // A size-1 count axis stands for all the mask's axes.
+      v = squeeze(v, count_axis);
+      std::vector<int> axes;
+      for (int d = 0; d < mask.ndim(); ++d) axes.push_back(count_axis + d);
+      if (!axes.empty()) v = expand_dims(v, axes);
     }
     return where(reshape(mask, ms), v, a);
   }

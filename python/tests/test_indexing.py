@@ -53,7 +53,7 @@ def test_read_with_kiln_index_arrays():
     assert_close(a[mx.array(1), mx.array(2)], X[1, 2], "float32")
 
 
-@pytest.mark.parametrize("dtype", ALL)
+@pytest.mark.parametrize("dtype", ALL + ["complex64"])
 def test_read_all_dtypes(dtype):
     v = to_dtype(random_values(RNG, (4, 3), dtype), dtype)
     a = mk(v, dtype)
@@ -183,7 +183,7 @@ def test_setitem_rebinds_same_object():
     assert_close(b, np.array([0, 2, 0], np.float32), "float32")
 
 
-@pytest.mark.parametrize("dtype", ALL)
+@pytest.mark.parametrize("dtype", ALL + ["complex64"])
 def test_setitem_all_dtypes(dtype):
     v = to_dtype(random_values(RNG, (4, 3), dtype), dtype)
     u = to_dtype(random_values(RNG, (2, 3), dtype), dtype)
@@ -259,7 +259,7 @@ def test_at_duplicates(name, ufunc):
         assert_close(a, x, "float32")  # .at returns a new array
 
 
-@pytest.mark.parametrize("dtype", ["int32", "uint8", "int64", "float16", "bfloat16", "float64", "bool_"])
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "int64", "float16", "bfloat16", "float64", "bool_", "complex64"])
 def test_at_add_dtypes(dtype):
     x = to_dtype(random_values(RNG, (6,), dtype, 0, 3), dtype)
     idx = np.array([0, 3, 3, 5, 0, 0])
@@ -324,7 +324,7 @@ def test_take_int_index_and_errors():
     raises(IndexError, "take", lambda: mx.take(a, mx.array([0]), axis=2), mlx_exc=ValueError)
 
 
-@pytest.mark.parametrize("dtype", ALL)
+@pytest.mark.parametrize("dtype", ALL + ["complex64"])
 def test_take_along_axis(dtype):
     x = to_dtype(random_values(RNG, (3, 4, 2), dtype), dtype)
     for axis, ishape in [(0, (2, 4, 2)), (1, (3, 5, 1)), (-1, (1, 1, 3)), (2, (3, 4, 0))]:
@@ -344,7 +344,7 @@ def test_take_along_axis_errors():
     raises(IndexError, "take_along_axis", lambda: mx.take_along_axis(a, mx.array([[0]]), axis=2))
 
 
-@pytest.mark.parametrize("dtype", ALL)
+@pytest.mark.parametrize("dtype", ALL + ["complex64"])
 def test_put_along_axis(dtype):
     x = to_dtype(random_values(RNG, (3, 4), dtype), dtype)
     for axis in [0, 1, -1]:
@@ -409,3 +409,39 @@ def test_at_object():
     if not IS_MLX:
         with pytest.raises(ValueError):
             x.at.add(1)
+
+
+def test_setitem_boolean_mask_sequential_values():
+    # NumPy (and MLX) give the k-th selected position the k-th value.
+    cases = [
+        ((2, 2), lambda x: np.array([[False, True], [True, False]]), np.array([5.0, 6.0])),
+        ((3, 2), lambda x: np.array([True, False, True]), np.array([[5.0, 6.0], [7.0, 8.0]])),
+        ((3, 2), lambda x: np.array([True, False, True]), np.array([[5.0], [7.0]])),
+        ((3, 4), lambda x: x > 4, np.arange(7.0)),
+        ((3, 4), lambda x: x > 4, np.array([1.0])),
+        ((2, 3, 2), lambda x: x[..., 0] > 4, np.array([[1.0, 2.0]])),
+        ((2, 3, 2), lambda x: x[..., 0] > 4, np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])),
+    ]
+    for shape, make_mask, value in cases:
+        x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+        mask = make_mask(x)
+        want = x.copy()
+        want[mask] = value
+        a = mx.array(x)
+        a[mx.array(mask)] = mx.array(value.astype(np.float32))
+        assert_close(a, want, "float32", where=f"{shape} {mask.tolist()} {value.shape}")
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    want = x.copy()
+    want[:, [True, False, True]] = np.array([[1.0, 2.0], [3.0, 4.0]])
+    a = mx.array(x)
+    a[:, mx.array([True, False, True])] = mx.array([[1.0, 2.0], [3.0, 4.0]])
+    assert_close(a, want, "float32")
+    a = mx.array(x)
+    with pytest.raises(ValueError):
+        a[mx.array([True, False]), 0] = 1.0
+
+
+def test_at_rejects_boolean_mask():
+    a = mx.zeros((3,))
+    with pytest.raises(ValueError):
+        a.at[mx.array([True, False, True])].add(1.0)

@@ -273,6 +273,16 @@ def test_normal_dtypes(dtype):
     assert abs(x.std() - 3) < 0.1
 
 
+def test_normal_complex64():
+    x = np.array(mx.random.normal((N,), dtype=mx.complex64, key=mx.random.key(3)))
+    assert x.dtype == np.complex64
+    assert abs(x.real.var() - 0.5) < 0.02 and abs(x.imag.var() - 0.5) < 0.02
+    assert abs(np.mean(x.real * x.imag)) < 0.01  # uncorrelated parts
+    y = np.array(mx.random.normal((N,), dtype=mx.complex64, loc=1.0, scale=2.0, key=mx.random.key(4)))
+    assert abs(y.real.mean() - 1) < 0.03 and abs(y.imag.mean()) < 0.03
+    assert abs(y.real.var() - 2) < 0.06 and abs(y.imag.var() - 2) < 0.06
+
+
 def test_normal_loc_scale_arrays():
     loc = mx.array([0.0, 10.0, -10.0])
     scale = mx.array([1.0, 0.0, 2.0])
@@ -324,6 +334,16 @@ def test_randint_bool_and_large_ranges():
     # Near the top of int32 the values still never reach high.
     top = np.array(mx.random.randint(2**31 - 6, 2**31 - 1, (N,), key=mx.random.key(2)))
     assert top.min() == 2**31 - 6 and top.max() == 2**31 - 2
+
+
+@pytest.mark.skipif(IS_MLX, reason="MLX draws 32 bits: multiples of 256 here")
+def test_randint_wide_int64_range():
+    # 64-bit dtypes draw 53 bits: the values are not confined to a coarse grid.
+    x = np.array(mx.random.randint(0, 2**40, (N,), dtype=mx.int64, key=mx.random.key(5)))
+    assert x.min() >= 0 and x.max() < 2**40
+    assert abs(x.mean() / 2**40 - 0.5) < 0.01
+    assert (x % 256 != 0).mean() > 0.99
+    assert len(np.unique(x)) > N - 10
 
 
 def test_randint_array_bounds():
@@ -463,12 +483,18 @@ def test_categorical_frequencies():
 
 
 def test_categorical_axis_and_batches():
-    logits = np.log(np.array([[0.7, 0.1], [0.2, 0.3], [0.1, 0.6]], dtype=np.float32))  # categories on axis 0
-    s = np.array(mx.random.categorical(mx.array(logits), axis=0, num_samples=20000, key=mx.random.key(1)))
+    probs = np.array([[0.7, 0.1], [0.2, 0.3], [0.1, 0.6]], dtype=np.float32)  # categories on axis 0
+    logits = mx.array(np.log(probs))
+    s = np.array(mx.random.categorical(logits, axis=0, num_samples=20000, key=mx.random.key(1)))
     assert s.shape == (2, 20000)
     for col in range(2):
         freq = np.bincount(s[col], minlength=3) / 20000
-        assert np.allclose(freq, logits[:, col].__array__() * 0 + np.exp(logits[:, col]), atol=0.015)
+        assert np.allclose(freq, probs[:, col], atol=0.015)
+    # `shape` adds leading batch dimensions that share the logits.
+    t = np.array(mx.random.categorical(logits, axis=0, shape=(5000, 2), key=mx.random.key(2)))
+    assert t.shape == (5000, 2)
+    for col in range(2):
+        assert np.allclose(np.bincount(t[:, col], minlength=3) / 5000, probs[:, col], atol=0.03)
 
 
 def test_categorical_shapes():
@@ -575,3 +601,27 @@ def test_multivariate_normal_errors():
         mx.random.multivariate_normal(m, c, dtype=mx.float16, stream=mx.cpu)
     with pytest.raises(ValueError):
         mx.random.multivariate_normal(mx.zeros((2, 3)), c, (5,), stream=mx.cpu)
+
+
+@pytest.mark.parametrize(
+    "fn,shape",
+    [
+        (lambda: mx.random.normal((0, 3)), (0, 3)),
+        (lambda: mx.random.gumbel((0,)), (0,)),
+        (lambda: mx.random.laplace((0, 2)), (0, 2)),
+        (lambda: mx.random.randint(0, 5, (0,), dtype=mx.int64), (0,)),
+        (lambda: mx.random.bernoulli(0.5, (0,)), (0,)),
+        (lambda: mx.random.truncated_normal(-1, 1, (0,)), (0,)),
+        pytest.param(
+            lambda: mx.random.categorical(mx.zeros((0, 4))),
+            (0,),
+            marks=pytest.mark.skipif(IS_MLX, reason="MLX rejects an empty batch (argmax of size 0)"),
+        ),
+        (lambda: mx.random.permutation(mx.zeros((0, 3))), (0, 3)),
+        (lambda: mx.random.multivariate_normal(mx.zeros(2), mx.eye(2), (0,), stream=mx.cpu), (0, 2)),
+    ],
+)
+def test_empty_outputs(fn, shape):
+    out = fn()
+    assert out.shape == shape
+    assert np.array(out).size == 0

@@ -20,7 +20,7 @@ namespace {
 // offset: the skip mark is kept in a separate flag vector then.
 std::vector<int64_t> index_offsets(const std::vector<array>& indices, const Shape& index_shape,
                                    const std::vector<int>& axes, const Shape& shape, const Strides& strides,
-                                   bool clamp, std::vector<uint8_t>& valid) {
+                                   const Shape& slice_shape, bool clamp, std::vector<uint8_t>& valid) {
   int64_t n = 1;
   for (auto d : index_shape) n *= d;
   std::vector<int64_t> offsets(n, 0);
@@ -28,6 +28,8 @@ std::vector<int64_t> index_offsets(const std::vector<array>& indices, const Shap
   for (size_t k = 0; k < indices.size(); ++k) {
     const array& idx = indices[k];
     int64_t size = shape[axes[k]], stride = strides[axes[k]];
+    // A slice wider than one element must also end inside the axis.
+    int64_t limit = size - slice_shape[axes[k]] + 1;
     dispatch_all_types(idx.dtype(), "gather", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
@@ -36,9 +38,9 @@ std::vector<int64_t> index_offsets(const std::vector<array>& indices, const Shap
         for (int64_t i = 0; i < n; ++i, it.step()) {
           int64_t v = static_cast<int64_t>(p[it.loc()]);
           if (v < 0) v += size;
-          if (v < 0 || v >= size) {
+          if (v < 0 || v >= limit) {
             if (clamp) {
-              v = v < 0 ? 0 : size - 1;
+              v = v < 0 ? 0 : limit - 1;
             } else {
               valid[i] = 0;
               continue;
@@ -138,7 +140,7 @@ void Gather::eval_cpu(const std::vector<array>& inputs, array& out) {
   std::vector<array> indices(inputs.begin() + 1, inputs.end());
   Shape index_shape(out.shape().begin(), out.shape().end() - a.ndim());
   std::vector<uint8_t> valid;
-  auto offsets = index_offsets(indices, index_shape, axes_, a.shape(), a.strides(), true, valid);
+  auto offsets = index_offsets(indices, index_shape, axes_, a.shape(), a.strides(), slice_sizes_, true, valid);
   auto [sshape, sstrides] = collapse_contiguous_dims(slice_sizes_, {a.strides()});
   const Strides& ss = sstrides[0];
   int64_t slice_n = 1;
@@ -189,7 +191,7 @@ void Scatter::eval_cpu(const std::vector<array>& inputs, array& out) {
   for (auto d : slice_shape) slice_n *= d;
   if (out.size() == 0 || upd.size() == 0) return;
   std::vector<uint8_t> valid;
-  auto offsets = index_offsets(indices, index_shape, axes_, out.shape(), out.strides(), false, valid);
+  auto offsets = index_offsets(indices, index_shape, axes_, out.shape(), out.strides(), slice_shape, false, valid);
   auto [sshape, sstrides] = collapse_contiguous_dims(slice_shape, {out.strides()});
   const Strides& ss = sstrides[0];
   ReduceType r = reduce_;
