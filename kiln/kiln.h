@@ -5,6 +5,8 @@
 #include "kiln/array.h"
 #include "kiln/device.h"
 #include "kiln/dtype.h"
+#include "kiln/linalg.h"
 #include "kiln/ops.h"
+#include "kiln/random.h"
 #include "kiln/stream.h"
 #include "kiln/transforms.h"
