@@ -5,6 +5,7 @@
 #include "kiln/array.h"
 #include "kiln/device.h"
 #include "kiln/dtype.h"
+#include "kiln/fft.h"
 #include "kiln/linalg.h"
 #include "kiln/ops.h"
 #include "kiln/random.h"

@@ -274,6 +274,113 @@ KILN_API array slice_update(const array& a, const array& update, Shape start, Sh
                             StreamOrDevice s = {});
 KILN_API array slice_update(const array& a, const array& update, Shape start, Shape stop, StreamOrDevice s = {});
 
+// ---- conv ----
+/** Convolution with channels-last layouts (input (N, spatial..., C_in), weight (C_out, kernel...,
+ *  C_in / groups)) and full control: per-dim stride, low/high padding, kernel and input
+ *  dilation, groups, and `flip` (reverse the kernel: true convolution instead of correlation). */
+KILN_API array conv_general(const array& input, const array& weight, std::vector<int> stride = {},
+                            std::vector<int> padding_lo = {}, std::vector<int> padding_hi = {},
+                            std::vector<int> kernel_dilation = {}, std::vector<int> input_dilation = {},
+                            int groups = 1, bool flip = false, StreamOrDevice s = {});
+/** 1-D convolution (cross-correlation) of (N, L, C_in) with (C_out, K, C_in / groups). */
+KILN_API array conv1d(const array& input, const array& weight, int stride = 1, int padding = 0, int dilation = 1,
+                      int groups = 1, StreamOrDevice s = {});
+/** 2-D convolution of (N, H, W, C_in) with (C_out, KH, KW, C_in / groups); per-dim parameters. */
+KILN_API array conv2d(const array& input, const array& weight, const std::pair<int, int>& stride = {1, 1},
+                      const std::pair<int, int>& padding = {0, 0}, const std::pair<int, int>& dilation = {1, 1},
+                      int groups = 1, StreamOrDevice s = {});
+/** 3-D convolution of (N, D, H, W, C_in) with (C_out, KD, KH, KW, C_in / groups). */
+KILN_API array conv3d(const array& input, const array& weight, const std::vector<int>& stride = {1, 1, 1},
+                      const std::vector<int>& padding = {0, 0, 0}, const std::vector<int>& dilation = {1, 1, 1},
+                      int groups = 1, StreamOrDevice s = {});
+/** 1-D transposed convolution (the adjoint of conv1d) with weight (C_out, K, C_in / groups). */
+KILN_API array conv_transpose1d(const array& input, const array& weight, int stride = 1, int padding = 0,
+                                int dilation = 1, int output_padding = 0, int groups = 1, StreamOrDevice s = {});
+/** 2-D transposed convolution with weight (C_out, KH, KW, C_in / groups). */
+KILN_API array conv_transpose2d(const array& input, const array& weight, const std::pair<int, int>& stride = {1, 1},
+                                const std::pair<int, int>& padding = {0, 0},
+                                const std::pair<int, int>& dilation = {1, 1},
+                                const std::pair<int, int>& output_padding = {0, 0}, int groups = 1,
+                                StreamOrDevice s = {});
+/** 3-D transposed convolution with weight (C_out, KD, KH, KW, C_in / groups). */
+KILN_API array conv_transpose3d(const array& input, const array& weight,
+                                const std::vector<int>& stride = {1, 1, 1},
+                                const std::vector<int>& padding = {0, 0, 0},
+                                const std::vector<int>& dilation = {1, 1, 1},
+                                const std::vector<int>& output_padding = {0, 0, 0}, int groups = 1,
+                                StreamOrDevice s = {});
+/** Discrete 1-D convolution of `a` and `v` as np.convolve: mode "full", "same" or "valid". */
+KILN_API array convolve(const array& a, const array& v, const std::string& mode = "full", StreamOrDevice s = {});
+
+// ---- misc ----
+/** Lower-triangular mask of shape (n, m): ones where column <= row + k. */
+KILN_API array tri(int n, int m, int k, Dtype dtype, StreamOrDevice s = {});
+KILN_API array tri(int n, Dtype dtype, StreamOrDevice s = {});
+/** The array with entries above the k-th diagonal of the last two axes zeroed. */
+KILN_API array tril(array x, int k = 0, StreamOrDevice s = {});
+/** The array with entries below the k-th diagonal of the last two axes zeroed. */
+KILN_API array triu(array x, int k = 0, StreamOrDevice s = {});
+/** Window functions of length m (float32). */
+KILN_API array bartlett(int m, StreamOrDevice s = {});
+KILN_API array hanning(int m, StreamOrDevice s = {});
+KILN_API array hamming(int m, StreamOrDevice s = {});
+KILN_API array blackman(int m, StreamOrDevice s = {});
+/** Coordinate grids of 1-D inputs ("xy": Cartesian, "ij": matrix indexing). */
+KILN_API std::vector<array> meshgrid(const std::vector<array>& arrays, bool sparse = false,
+                                     const std::string& indexing = "xy", StreamOrDevice s = {});
+/** NaN and infinities replaced by finite values (the dtype's extremes unless given). */
+KILN_API array nan_to_num(const array& a, float nan = 0.0f, std::optional<float> posinf = std::nullopt,
+                          std::optional<float> neginf = std::nullopt, StreamOrDevice s = {});
+/** Elements reversed along the given axes (all axes without them). */
+KILN_API array flip(const array& a, const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array flip(const array& a, StreamOrDevice s = {});
+/** Elements shifted cyclically along axes (the flattened array without them). */
+KILN_API array roll(const array& a, const Shape& shifts, const std::vector<int>& axes, StreamOrDevice s = {});
+KILN_API array roll(const array& a, int shift, StreamOrDevice s = {});
+/** Each element repeated along an axis (of the flattened array without one). */
+KILN_API array repeat(const array& a, int repeats, int axis, StreamOrDevice s = {});
+KILN_API array repeat(const array& a, int repeats, StreamOrDevice s = {});
+/** The array repeated reps[i] times along each axis. */
+KILN_API array tile(const array& a, Shape reps, StreamOrDevice s = {});
+/** Padding of `axes` by low/high elements; mode "constant", "edge", "reflect" or "symmetric". */
+KILN_API array pad(const array& a, const std::vector<int>& axes, const Shape& low, const Shape& high,
+                   const array& pad_value, const std::string& mode = "constant", StreamOrDevice s = {});
+/** One axis split into several of the given shape (one entry may be -1). */
+KILN_API array unflatten(const array& a, int axis, Shape shape, StreamOrDevice s = {});
+/** The slices of an array along an axis. */
+KILN_API std::vector<array> unstack(const array& a, int axis = 0, StreamOrDevice s = {});
+/** The diagonal of the axis1/axis2 planes, as the last axis. */
+KILN_API array diagonal(const array& a, int offset = 0, int axis1 = 0, int axis2 = 1, StreamOrDevice s = {});
+/** A 2-D array's k-th diagonal, or a 2-D array with a 1-D array on its k-th diagonal. */
+KILN_API array diag(const array& a, int k = 0, StreamOrDevice s = {});
+/** Sum along a diagonal. */
+KILN_API array trace(const array& a, int offset = 0, int axis1 = 0, int axis2 = 1,
+                     std::optional<Dtype> dtype = std::nullopt, StreamOrDevice s = {});
+/** The n-th discrete difference along an axis. */
+KILN_API array diff(const array& a, int n = 1, int axis = -1, StreamOrDevice s = {});
+/** A row-major copy of the array. */
+KILN_API array contiguous(const array& a, bool allow_col_major = false, StreamOrDevice s = {});
+/** Sum of products over the paired axes of a and b. */
+KILN_API array tensordot(const array& a, const array& b, const std::vector<int>& axes_a,
+                         const std::vector<int>& axes_b, StreamOrDevice s = {});
+KILN_API array tensordot(const array& a, const array& b, int axes = 2, StreamOrDevice s = {});
+/** Inner product over the last axes. */
+KILN_API array inner(const array& a, const array& b, StreamOrDevice s = {});
+/** Outer product of the flattened inputs. */
+KILN_API array outer(const array& a, const array& b, StreamOrDevice s = {});
+/** Dot product along an axis (the first input conjugated). */
+KILN_API array vecdot(const array& a, const array& b, int axis = -1, StreamOrDevice s = {});
+/** Kronecker product. */
+KILN_API array kron(const array& a, const array& b, StreamOrDevice s = {});
+/** alpha * (a @ b) + beta * c. */
+KILN_API array addmm(const array& c, const array& a, const array& b, float alpha = 1.0f, float beta = 1.0f,
+                     StreamOrDevice s = {});
+/** Einstein summation, contracting pairs greedily (smallest intermediate first). */
+KILN_API array einsum(const std::string& subscripts, const std::vector<array>& operands, StreamOrDevice s = {});
+/** The pairwise contraction order einsum uses, and a description of it. */
+KILN_API std::pair<std::vector<std::vector<int>>, std::string> einsum_path(const std::string& subscripts,
+                                                                           const std::vector<array>& operands);
+
 // ---------------------------------------------------------------- operators
 KILN_API array operator-(const array& a);
 KILN_API array operator!(const array& a);

@@ -674,6 +674,69 @@ class KILN_API RandomBits : public UnaryPrimitive {
   int width_;
 };
 
+// ---- conv ----
+/** N-D convolution with channels-last layouts: input (N, spatial..., C_in), weight
+ *  (C_out, kernel..., C_in / groups), output (N, out spatial..., C_out). The input is dilated by
+ *  `input_dilation` (transposed convolutions), padded by `padding_lo`/`padding_hi` (in dilated
+ *  coordinates), then correlated with the kernel dilated by `kernel_dilation` at `stride`;
+ *  `flip` reverses the kernel's spatial axes (true convolution). Inputs share one float dtype. */
+class KILN_API Convolution : public UnaryPrimitive {
+ public:
+  Convolution(Stream stream, std::vector<int> stride, std::vector<int> padding_lo, std::vector<int> padding_hi,
+              std::vector<int> kernel_dilation, std::vector<int> input_dilation, int groups, bool flip)
+      : UnaryPrimitive(stream),
+        stride_(std::move(stride)),
+        padding_lo_(std::move(padding_lo)),
+        padding_hi_(std::move(padding_hi)),
+        kernel_dilation_(std::move(kernel_dilation)),
+        input_dilation_(std::move(input_dilation)),
+        groups_(groups),
+        flip_(flip) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Convolution)
+  bool is_equivalent(const Primitive& other) const override {
+    if (typeid(other) != typeid(*this)) return false;
+    auto& o = static_cast<const Convolution&>(other);
+    return o.stride_ == stride_ && o.padding_lo_ == padding_lo_ && o.padding_hi_ == padding_hi_ &&
+           o.kernel_dilation_ == kernel_dilation_ && o.input_dilation_ == input_dilation_ && o.groups_ == groups_ &&
+           o.flip_ == flip_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+
+ private:
+  std::vector<int> stride_, padding_lo_, padding_hi_, kernel_dilation_, input_dilation_;
+  int groups_;
+  bool flip_;
+};
+
+// ---- fft ----
+/** Unnormalized DFT over `axes` (sorted, unique) of a row-major view of the input, any length.
+ *  Complex: complex64 in and out, same shape (`inverse`: exponent sign +). `real` and not
+ *  `inverse`: float32 in, complex64 out with the last of `axes` cut to n / 2 + 1. `real` and
+ *  `inverse`: complex64 in (last axis n / 2 + 1) and float32 out with `n_last` points there. */
+class KILN_API FFT : public UnaryPrimitive {
+ public:
+  FFT(Stream stream, std::vector<int> axes, bool inverse, bool real, int n_last = 0)
+      : UnaryPrimitive(stream), axes_(std::move(axes)), inverse_(inverse), real_(real), n_last_(n_last) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(FFT)
+  bool is_equivalent(const Primitive& other) const override {
+    if (typeid(other) != typeid(*this)) return false;
+    auto& o = static_cast<const FFT&>(other);
+    return o.axes_ == axes_ && o.inverse_ == inverse_ && o.real_ == real_ && o.n_last_ == n_last_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override {
+    Shape sh = inputs[0].shape();
+    if (real_) sh[axes_.back()] = inverse_ ? n_last_ : sh[axes_.back()] / 2 + 1;
+    return {sh};
+  }
+
+ private:
+  std::vector<int> axes_;
+  bool inverse_, real_;
+  int n_last_;
+};
+
 #undef KILN_ELEMENTWISE_PRIMITIVE
 
 }  // namespace kiln

@@ -4,6 +4,7 @@
 
 #include <complex>
 #include <cstring>
+#include <iomanip>
 #include <sstream>
 
 #include "utils.h"
@@ -602,9 +603,13 @@ void print_dim(std::ostream& os, const array& a, const T* base, int dim) {
 
 }  // namespace
 
+int print_precision = -1;
+
 std::string format_array(array a) {
   eval_array(a);
   std::ostringstream os;
+  // Integers ignore these stream flags; only the float elements change.
+  if (print_precision >= 0) os << std::fixed << std::setprecision(print_precision);
   os << "array(";
   dispatch_all_types(a.dtype(), "print", [&](auto tag) {
     using T = typename decltype(tag)::type;

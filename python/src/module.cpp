@@ -4,6 +4,9 @@
 void init_sort_scan(nb::module_& m);
 void init_random(nb::module_& m);
 void init_linalg(nb::module_& m);
+void init_fft(nb::module_& m);
+void init_conv(nb::module_& m);
+void init_misc(nb::module_& m);
 
 NB_MODULE(core, m) {
   m.doc() = "kiln: lazy, differentiable arrays with MLX's API.";
@@ -16,6 +19,9 @@ NB_MODULE(core, m) {
   init_sort_scan(m);
   init_random(m);
   init_linalg(m);
+  init_fft(m);
+  init_conv(m);
+  init_misc(m);
   init_transforms(m);
   init_memory(m);
   init_indexing(m);

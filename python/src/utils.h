@@ -121,6 +121,9 @@ nb::object to_scalar(array a);
 nb::object tolist(array a);
 /** MLX's printing of an array, e.g. `array([1, 2], dtype=int32)`. */
 std::string format_array(array a);
+/** Digits after the decimal point when printing floats (fixed notation); -1: the default format.
+ *  Set by set_printoptions / printoptions (misc.cpp). */
+extern int print_precision;
 
 /** Evaluates `a`, releasing the GIL while kernels run. Pass a local handle, never one stored in
  *  a Python object: another thread may rebind that object (`x += 1`) while the GIL is released. */

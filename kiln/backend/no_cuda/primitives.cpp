@@ -116,5 +116,7 @@ NO_GPU_MULTI(SVD)
 NO_GPU_MULTI(Eigh)
 NO_GPU_MULTI(Eig)
 NO_GPU(RandomBits)
+NO_GPU(Convolution)
+NO_GPU(FFT)
 
 }  // namespace kiln

@@ -1,0 +1,177 @@
+#include "kiln/fft.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+
+#include "kiln/ops.h"
+#include "kiln/primitives.h"
+
+namespace kiln::fft {
+
+namespace {
+
+template <typename... Args>
+std::string str(Args&&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  return os.str();
+}
+
+int normalize_axis(int axis, int ndim, const char* op) {
+  int a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= ndim) {
+    throw std::out_of_range(str("[", op, "] Axis ", axis, " is out of bounds for array with ", ndim, " dimensions."));
+  }
+  return a;
+}
+
+std::vector<int> all_axes(const array& a) {
+  std::vector<int> axes(a.ndim());
+  std::iota(axes.begin(), axes.end(), 0);
+  return axes;
+}
+
+// `a` cut or zero-padded along `axis` to `size` points.
+array resize_axis(const array& a, int axis, int size, StreamOrDevice s) {
+  int cur = a.shape(axis);
+  if (cur == size) return a;
+  if (cur > size) {
+    Shape start(a.ndim(), 0), stop = a.shape();
+    stop[axis] = size;
+    return slice(a, start, stop, s);
+  }
+  Shape pad = a.shape();
+  pad[axis] = size - cur;
+  return concatenate({a, zeros(pad, a.dtype(), s)}, axis, s);
+}
+
+// The transform over `axes` with logical sizes `n` (for real transforms, the last axis's size
+// is the real signal's length).
+array fft_impl(const array& a, Shape n, std::vector<int> axes, bool real, bool inverse, FFTNorm norm, const char* op,
+               StreamOrDevice s) {
+  if (n.size() != axes.size()) {
+    throw std::invalid_argument(str("[", op, "] Shape and axes have different sizes."));
+  }
+  for (auto& ax : axes) ax = normalize_axis(ax, a.ndim(), op);
+  {
+    std::vector<int> sorted = axes;
+    std::sort(sorted.begin(), sorted.end());
+    auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+    if (dup != sorted.end()) throw std::invalid_argument(str("[", op, "] Duplicated axis received (", *dup, ")."));
+  }
+  for (auto v : n) {
+    if (v <= 0) throw std::invalid_argument(str("[", op, "] Invalid FFT output size requested (", v, ")."));
+  }
+  if (axes.empty()) return a;
+
+  Stream st = to_stream(s);
+  array x = a;
+  if (real && !inverse) {
+    if (is_complex(x.dtype())) x = kiln::real(x, st);
+    x = astype(x, float32, st);
+  } else {
+    x = astype(x, complex64, st);
+  }
+  for (size_t i = 0; i < axes.size(); ++i) {
+    bool half = real && inverse && i + 1 == axes.size();
+    x = resize_axis(x, axes[i], half ? n[i] / 2 + 1 : n[i], st);
+  }
+
+  // The primitive wants its axes sorted, with the real axis (the last given) last.
+  std::vector<int> prim_axes(axes.begin(), axes.end() - (real ? 1 : 0));
+  std::sort(prim_axes.begin(), prim_axes.end());
+  if (real) prim_axes.push_back(axes.back());
+  auto p = std::make_shared<FFT>(st, prim_axes, inverse, real, real ? n.back() : 0);
+  Shape out_shape = p->output_shapes({x})[0];
+  Dtype out_dtype = real && inverse ? float32 : complex64;
+  array out(out_shape, out_dtype, p, {x});
+
+  double total = 1;
+  for (auto v : n) total *= v;
+  double scale = 1;
+  if (norm == FFTNorm::Ortho) {
+    scale = 1.0 / std::sqrt(total);
+  } else if ((norm == FFTNorm::Backward) == inverse) {
+    scale = 1.0 / total;
+  }
+  if (scale != 1) out = multiply(out, array(static_cast<float>(scale)), st);
+  return out;
+}
+
+// The full lengths of `axes`, the last one from the half spectrum for inverse real transforms.
+Shape default_sizes(const array& a, const std::vector<int>& axes, bool irfft, const char* op) {
+  Shape n;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int ax = normalize_axis(axes[i], a.ndim(), op);
+    n.push_back(irfft && i + 1 == axes.size() ? 2 * (a.shape(ax) - 1) : a.shape(ax));
+  }
+  return n;
+}
+
+array shift_impl(const array& a, std::vector<int> axes, bool inverse, const char* op, StreamOrDevice s) {
+  array x = a;
+  for (int ax : axes) {
+    ax = normalize_axis(ax, a.ndim(), op);
+    int len = x.shape(ax);
+    if (len <= 1) continue;
+    // Roll by len / 2 (fftshift) or -(len / 2) (ifftshift): the tail from `split` moves first.
+    int split = inverse ? len / 2 : len - len / 2;
+    Shape start(x.ndim(), 0), mid = x.shape(), stop = x.shape();
+    mid[ax] = split;
+    Shape start2 = start;
+    start2[ax] = split;
+    x = concatenate({slice(x, start2, stop, s), slice(x, start, mid, s)}, ax, s);
+  }
+  return x;
+}
+
+}  // namespace
+
+#define KILN_FFT_1D(name, real, inverse)                                                      \
+  array name(const array& a, int n, int axis, FFTNorm norm, StreamOrDevice s) {               \
+    return fft_impl(a, {n}, {axis}, real, inverse, norm, #name, s);                          \
+  }                                                                                           \
+  array name(const array& a, int axis, FFTNorm norm, StreamOrDevice s) {                      \
+    return fft_impl(a, default_sizes(a, {axis}, real && inverse, #name), {axis}, real, inverse, norm, #name, s); \
+  }
+
+#define KILN_FFT_ND(name, name2, real, inverse)                                                      \
+  array name(const array& a, const Shape& n, const std::vector<int>& axes, FFTNorm norm, StreamOrDevice s) { \
+    return fft_impl(a, n, axes, real, inverse, norm, #name, s);                                     \
+  }                                                                                                  \
+  array name(const array& a, const std::vector<int>& axes, FFTNorm norm, StreamOrDevice s) {         \
+    return fft_impl(a, default_sizes(a, axes, real && inverse, #name), axes, real, inverse, norm, #name, s); \
+  }                                                                                                  \
+  array name(const array& a, StreamOrDevice s) { return name(a, all_axes(a), FFTNorm::Backward, s); } \
+  array name2(const array& a, const Shape& n, const std::vector<int>& axes, FFTNorm norm, StreamOrDevice s) { \
+    return fft_impl(a, n, axes, real, inverse, norm, #name2, s);                                    \
+  }                                                                                                  \
+  array name2(const array& a, const std::vector<int>& axes, FFTNorm norm, StreamOrDevice s) {        \
+    return fft_impl(a, default_sizes(a, axes, real && inverse, #name2), axes, real, inverse, norm, #name2, s); \
+  }
+
+KILN_FFT_1D(fft, false, false)
+KILN_FFT_1D(ifft, false, true)
+KILN_FFT_1D(rfft, true, false)
+KILN_FFT_1D(irfft, true, true)
+KILN_FFT_ND(fftn, fft2, false, false)
+KILN_FFT_ND(ifftn, ifft2, false, true)
+KILN_FFT_ND(rfftn, rfft2, true, false)
+KILN_FFT_ND(irfftn, irfft2, true, true)
+
+#undef KILN_FFT_1D
+#undef KILN_FFT_ND
+
+array fftshift(const array& a, const std::vector<int>& axes, StreamOrDevice s) {
+  return shift_impl(a, axes, false, "fftshift", s);
+}
+array fftshift(const array& a, StreamOrDevice s) { return shift_impl(a, all_axes(a), false, "fftshift", s); }
+array ifftshift(const array& a, const std::vector<int>& axes, StreamOrDevice s) {
+  return shift_impl(a, axes, true, "ifftshift", s);
+}
+array ifftshift(const array& a, StreamOrDevice s) { return shift_impl(a, all_axes(a), true, "ifftshift", s); }
+
+}  // namespace kiln::fft
