@@ -165,6 +165,29 @@ KILN_FFT_ND(irfftn, irfft2, true, true)
 #undef KILN_FFT_1D
 #undef KILN_FFT_ND
 
+namespace {
+
+void check_freq_args(int n, double d, const char* op) {
+  if (n <= 0) throw std::invalid_argument(str("[", op, "] `n` must be greater than 0."));
+  if (d == 0) throw std::invalid_argument(str("[", op, "] `d` must be non-zero."));
+}
+
+}  // namespace
+
+array fftfreq(int n, double d, StreamOrDevice s) {
+  check_freq_args(n, d, "fftfreq");
+  // k for k < ceil(n / 2), then k - n: the indices of the negative frequencies.
+  int pos = (n + 1) / 2;
+  array k = arange(0, n, s);
+  array idx = where(less(k, array(pos), s), k, subtract(k, array(n), s), s);
+  return multiply(astype(idx, float32, s), array(static_cast<float>(1.0 / (n * d))), s);
+}
+
+array rfftfreq(int n, double d, StreamOrDevice s) {
+  check_freq_args(n, d, "rfftfreq");
+  return multiply(astype(arange(0, n / 2 + 1, s), float32, s), array(static_cast<float>(1.0 / (n * d))), s);
+}
+
 array fftshift(const array& a, const std::vector<int>& axes, StreamOrDevice s) {
   return shift_impl(a, axes, false, "fftshift", s);
 }

@@ -89,6 +89,12 @@ KILN_API array irfft2(const array& a, const Shape& n, const std::vector<int>& ax
 KILN_API array irfft2(const array& a, const std::vector<int>& axes = {-2, -1}, FFTNorm norm = FFTNorm::Backward,
                       StreamOrDevice s = {});
 
+/** Sample frequencies (float32) of an n-point DFT with sample spacing `d`: 0, 1, ..., then the
+ *  negative ones, over n * d. */
+KILN_API array fftfreq(int n, double d = 1.0, StreamOrDevice s = {});
+/** The n / 2 + 1 non-negative sample frequencies (float32) of an n-point rfft. */
+KILN_API array rfftfreq(int n, double d = 1.0, StreamOrDevice s = {});
+
 /** Rolls each of `axes` by half its length so that frequency zero sits in the middle. */
 KILN_API array fftshift(const array& a, const std::vector<int>& axes, StreamOrDevice s = {});
 /** fftshift over every axis. */

@@ -108,6 +108,7 @@ std::vector<array> meshgrid(const std::vector<array>& arrays, bool sparse, const
 array nan_to_num(const array& a, float nan, std::optional<float> posinf, std::optional<float> neginf,
                  StreamOrDevice s) {
   Dtype t = a.dtype();
+  if (is_complex(t)) throw std::invalid_argument(str("[nan_to_num] Does not support ", t, " inputs."));
   if (!is_floating_point(t)) return a;
   double big;
   if (t == float16) {
@@ -174,7 +175,6 @@ array roll(const array& a, int shift, StreamOrDevice s) {
 
 array repeat(const array& a, int repeats, int axis, StreamOrDevice s) {
   if (repeats < 0) throw std::invalid_argument(str("[repeat] Number of repeats cannot be negative, got ", repeats, "."));
-  if (a.ndim() == 0) return repeat(reshape(a, {1}, s), repeats, 0, s);
   int ax = norm_axis(axis, a.ndim(), "repeat");
   Shape bshape = a.shape();
   bshape.insert(bshape.begin() + ax + 1, repeats);
@@ -260,7 +260,6 @@ array pad(const array& a, const std::vector<int>& axes, const Shape& low, const 
 
 array unflatten(const array& a, int axis, Shape shape, StreamOrDevice s) {
   if (shape.empty()) throw std::invalid_argument("[unflatten] The shape to unflatten to cannot be empty.");
-  if (a.ndim() == 0) throw std::invalid_argument("[unflatten] Cannot unflatten a 0-d array.");
   int ax = norm_axis(axis, a.ndim(), "unflatten");
   int infer = -1;
   int64_t known = 1;
@@ -461,8 +460,12 @@ array kron(const array& a, const array& b, StreamOrDevice s) {
 }
 
 array addmm(const array& c, const array& a, const array& b, float alpha, float beta, StreamOrDevice s) {
-  array ab = matmul(a, b, s);
-  Dtype t = ab.dtype();
+  Dtype t = promote_types(c.dtype(), promote_types(a.dtype(), b.dtype()));
+  if (!is_floating_point(t)) {
+    throw std::invalid_argument(str("[addmm] Only real floating point types are supported, got ", c.dtype(), ", ",
+                                    a.dtype(), " and ", b.dtype(), "."));
+  }
+  array ab = matmul(astype(a, t, s), astype(b, t, s), s);
   if (alpha != 1.0f) ab = multiply(astype(array(alpha), t, s), ab, s);
   array cc = astype(c, t, s);
   if (beta != 1.0f) cc = multiply(astype(array(beta), t, s), cc, s);
@@ -703,6 +706,23 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands, 
   auto spec = parse_einsum(subscripts, operands);
   std::vector<Operand> ops;
   for (size_t i = 0; i < operands.size(); ++i) ops.push_back({operands[i], spec.inputs[i]});
+  // A size-1 axis broadcasts against the same label's size elsewhere.
+  std::map<char, int> sizes;
+  for (auto& op : ops) {
+    for (size_t i = 0; i < op.labels.size(); ++i) {
+      int& n = sizes.try_emplace(op.labels[i], 1).first->second;
+      int d = op.a.shape(i);
+      if (d != 1 && n != 1 && d != n) {
+        throw std::invalid_argument(str("[einsum] Subscript '", op.labels[i], "' has sizes ", n, " and ", d, "."));
+      }
+      if (d != 1) n = d;
+    }
+  }
+  for (auto& op : ops) {
+    Shape target;
+    for (char c : op.labels) target.push_back(sizes[c]);
+    if (target != op.a.shape()) op.a = broadcast_to(op.a, target, s);
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
     ops[i] = reduce_operand(ops[i], needed_elsewhere(ops, i, i, spec.output), s);
   }

@@ -100,6 +100,19 @@ void init_fft(nb::module_& parent) {
   def_nd(m, "irfftn", &fft::irfftn, &fft::irfftn, std::nullopt, docs[7].c_str());
 
   m.def(
+      "fftfreq", [](int n, double d, StreamOrDevice s) { return fft::fftfreq(n, d, s); }, "n"_a, "d"_a = 1.0,
+      "stream"_a = nb::none(),
+      "Return the discrete Fourier Transform sample frequencies.\n\nArgs:\n    n (int): Window length.\n"
+      "    d (float, optional): Sample spacing. The default is ``1.0``.\n\nReturns:\n"
+      "    array: The sample frequencies as a one-dimensional array of type ``float32``.");
+  m.def(
+      "rfftfreq", [](int n, double d, StreamOrDevice s) { return fft::rfftfreq(n, d, s); }, "n"_a, "d"_a = 1.0,
+      "stream"_a = nb::none(),
+      "Return the Discrete Fourier Transform sample frequencies for :func:`rfft`: the ``n // 2 + 1``\n"
+      "non-negative ones.\n\nArgs:\n    n (int): Window length.\n"
+      "    d (float, optional): Sample spacing. The default is ``1.0``.\n\nReturns:\n"
+      "    array: The sample frequencies as a one-dimensional array of type ``float32``.");
+  m.def(
       "fftshift",
       [](const array& a, std::optional<IntOrVec> axes, StreamOrDevice s) {
         return axes ? fft::fftshift(a, to_axes(*axes), s) : fft::fftshift(a, s);

@@ -221,3 +221,17 @@ def test_errors():
 def test_no_axes_is_identity():
     x = mx.ones((2, 3))
     assert_close(mx.fft.fftn(x, axes=[]), np.ones((2, 3), np.float32), "float32")
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 101])
+@pytest.mark.parametrize("d", [1.0, 0.25, -3.0])
+def test_fftfreq(n, d):
+    assert_close(mx.fft.fftfreq(n, d), np.fft.fftfreq(n, d), "float32", rtol=1e-6, atol=1e-7)
+    assert_close(mx.fft.rfftfreq(n, d), np.fft.rfftfreq(n, d), "float32", rtol=1e-6, atol=1e-7)
+    assert_close(mx.fft.fftfreq(n), np.fft.fftfreq(n), "float32", rtol=1e-6, atol=1e-7)
+
+
+def test_fftfreq_errors():
+    raises(ValueError, "fftfreq", lambda: mx.fft.fftfreq(0))
+    raises(ValueError, "fftfreq", lambda: mx.fft.fftfreq(3, 0.0))
+    raises(ValueError, "rfftfreq", lambda: mx.fft.rfftfreq(-1))

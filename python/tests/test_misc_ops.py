@@ -204,6 +204,9 @@ def test_addmm(alpha, beta):
     check_op(lambda c, a, b: mx.addmm(c, a, b, alpha, beta), lambda c, a, b: alpha * (a @ b) + beta * c,
              [((3, 4), (3, 5), (5, 4)), ((4,), (2, 3, 5), (5, 4)), ((1, 1), (0, 2), (2, 3))], FDT,
              layouts=("contiguous", "transposed"))
+    # The result takes the promotion of all three inputs; integers join a float c.
+    assert_close(mx.addmm(mx.ones((2, 2)), mx.ones((2, 2), mx.int32), mx.ones((2, 2), mx.int32)),
+                 np.full((2, 2), 3.0), "float32")
 
 
 EINSUM_CASES = [
@@ -225,6 +228,8 @@ EINSUM_CASES = [
     ("ij,kl->", [(2, 3), (4, 5)]),
     ("ij,jk->ik", [(0, 4), (4, 5)]),
     ("i->i", [(0,)]),
+    ("ij,ij->ij", [(3, 1), (3, 4)]),
+    ("ij,jk->ik", [(3, 1), (4, 5)]),
 ]
 
 
@@ -326,6 +331,7 @@ def test_errors():
     raises(ValueError, "roll", lambda: mx.roll(x, (1, 2, 3), (0, 1)))
     raises(ValueError, "repeat", lambda: mx.repeat(x, -1))
     raises(IndexError, "repeat", lambda: mx.repeat(x, 2, 3))
+    raises(IndexError, "repeat", lambda: mx.repeat(mx.array(1), 2, 0))
     raises(ValueError, "tile", lambda: mx.tile(x, (-1, 2)))
     raises(ValueError, "pad", lambda: mx.pad(x, -1))
     raises(ValueError, "pad", lambda: mx.pad(x, [(1, 1), (1, 1)]))
@@ -336,6 +342,9 @@ def test_errors():
     raises(ValueError, "unflatten", lambda: mx.unflatten(x, 2, (-1, -1)))
     raises(ValueError, "unflatten", lambda: mx.unflatten(x, 2, (3, 3)))
     raises(IndexError, "unflatten", lambda: mx.unflatten(x, 5, (2, 2)))
+    raises(IndexError, "unflatten", lambda: mx.unflatten(mx.array(1), 0, (1,)))
+    raises(ValueError, "nan_to_num", lambda: mx.nan_to_num(mx.array([1j])))
+    raises(ValueError, "addmm", lambda: mx.addmm(mx.array([1]), mx.array([[1]]), mx.array([[1]])))
     raises(ValueError, "unstack", lambda: mx.unstack(mx.array(1.0)))
     raises(ValueError, "diagonal", lambda: mx.diagonal(v))
     raises(ValueError, "diagonal", lambda: mx.diagonal(x, 0, 1, 1))
@@ -354,3 +363,4 @@ def test_errors():
     raises(ValueError, "einsum", lambda: mx.einsum("ij->ii", mx.zeros((2, 3))))
     raises(ValueError, "einsum", lambda: mx.einsum("ij", mx.zeros((2, 3)), mx.zeros((2, 3))))
     raises(ValueError, "einsum", lambda: mx.einsum("i1", mx.zeros((2, 3))))
+    raises(ValueError, "einsum", lambda: mx.einsum("ij,ij", mx.zeros((2, 3)), mx.zeros((2, 4))))
