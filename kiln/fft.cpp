@@ -7,26 +7,16 @@
 #include <stdexcept>
 
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 #include "kiln/primitives.h"
 
 namespace kiln::fft {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
+using detail::normalize_axis;
 
-int normalize_axis(int axis, int ndim, const char* op) {
-  int a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) {
-    throw std::out_of_range(str("[", op, "] Axis ", axis, " is out of bounds for array with ", ndim, " dimensions."));
-  }
-  return a;
-}
 
 std::vector<int> all_axes(const array& a) {
   std::vector<int> axes(a.ndim());

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 #include "kiln/primitives.h"
 
 namespace kiln {
@@ -80,12 +81,7 @@ namespace linalg {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
 
 void check_float(const array& a, const char* op) {
   if (a.dtype() != float32 && a.dtype() != float64) {

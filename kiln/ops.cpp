@@ -1,4 +1,5 @@
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,20 +13,9 @@ namespace kiln {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
+using detail::normalize_axis;
 
-int normalize_axis(int axis, int ndim, const char* op) {
-  int a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) {
-    throw std::out_of_range(str("[", op, "] Axis ", axis, " is out of bounds for array with ", ndim, " dimensions."));
-  }
-  return a;
-}
 
 // Sorted, unique, non-negative axes; throws on out-of-range or repeated axes.
 std::vector<int> normalize_axes(const std::vector<int>& axes, int ndim, const char* op) {

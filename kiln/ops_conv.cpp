@@ -4,18 +4,14 @@
 #include <string>
 
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 #include "kiln/primitives.h"
 
 namespace kiln {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
 
 // A per-dimension parameter: empty means `fill` in every dim, one value is repeated.
 std::vector<int> per_dim(std::vector<int> v, int nd, int fill, const char* what, const char* op) {

@@ -5,26 +5,16 @@
 #include <sstream>
 
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 #include "kiln/primitives.h"
 
 namespace kiln {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
+using detail::normalize_axis;
 
-int normalize_axis(int axis, int ndim, const char* op) {
-  int a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) {
-    throw std::out_of_range(str("[", op, "] Axis ", axis, " is out of bounds for array with ", ndim, " dimensions."));
-  }
-  return a;
-}
 
 // Checks that the index arrays are integers, one per axis, and broadcasts them together.
 std::vector<array> prepare_indices(const array& a, const std::vector<array>& indices, std::vector<int>& axes,

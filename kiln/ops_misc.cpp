@@ -9,25 +9,15 @@
 #include <sstream>
 
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 
 namespace kiln {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
+using detail::normalize_axis;
 
-int norm_axis(int axis, int ndim, const char* op) {
-  int a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) {
-    throw std::out_of_range(str("[", op, "] Axis ", axis, " is out of bounds for array with ", ndim, " dimensions."));
-  }
-  return a;
-}
 
 array int_array(const std::vector<int32_t>& v) {
   return array(v.begin(), Shape{static_cast<ShapeElem>(v.size())}, int32);
@@ -135,7 +125,7 @@ array flip(const array& a, const std::vector<int>& axes, StreamOrDevice s) {
   for (int i = 0; i < nd; ++i) stop[i] = a.shape(i);
   // A repeated axis flips once, as in NumPy and MLX.
   for (int ax : axes) {
-    int i = norm_axis(ax, nd, "flip");
+    int i = normalize_axis(ax, nd, "flip");
     start[i] = -1;
     stop[i] = -a.shape(i) - 1;
     strides[i] = -1;
@@ -155,7 +145,7 @@ array roll(const array& a, const Shape& shifts, const std::vector<int>& axes, St
   }
   array out = a;
   for (size_t j = 0; j < axes.size(); ++j) {
-    int ax = norm_axis(axes[j], a.ndim(), "roll");
+    int ax = normalize_axis(axes[j], a.ndim(), "roll");
     int n = a.shape(ax);
     if (n == 0) continue;
     int sh = ((shifts[j] % n) + n) % n;
@@ -175,7 +165,7 @@ array roll(const array& a, int shift, StreamOrDevice s) {
 
 array repeat(const array& a, int repeats, int axis, StreamOrDevice s) {
   if (repeats < 0) throw std::invalid_argument(str("[repeat] Number of repeats cannot be negative, got ", repeats, "."));
-  int ax = norm_axis(axis, a.ndim(), "repeat");
+  int ax = normalize_axis(axis, a.ndim(), "repeat");
   Shape bshape = a.shape();
   bshape.insert(bshape.begin() + ax + 1, repeats);
   Shape out_shape = a.shape();
@@ -222,7 +212,7 @@ array pad(const array& a, const std::vector<int>& axes, const Shape& low, const 
     Shape out_shape = a.shape();
     Shape start(a.ndim(), 0), stop = a.shape();
     for (size_t i = 0; i < axes.size(); ++i) {
-      int ax = norm_axis(axes[i], a.ndim(), "pad");
+      int ax = normalize_axis(axes[i], a.ndim(), "pad");
       out_shape[ax] += low[i] + high[i];
       start[ax] = low[i];
       stop[ax] = low[i] + a.shape(ax);
@@ -233,7 +223,7 @@ array pad(const array& a, const std::vector<int>& axes, const Shape& low, const 
   // Edge, reflect and symmetric are a gather of source indices along each padded axis.
   array out = a;
   for (size_t i = 0; i < axes.size(); ++i) {
-    int ax = norm_axis(axes[i], a.ndim(), "pad");
+    int ax = normalize_axis(axes[i], a.ndim(), "pad");
     int n = a.shape(ax);
     if (low[i] == 0 && high[i] == 0) continue;
     if (n == 0) throw std::invalid_argument(str("[pad] Cannot pad an empty axis in '", mode, "' mode."));
@@ -260,7 +250,7 @@ array pad(const array& a, const std::vector<int>& axes, const Shape& low, const 
 
 array unflatten(const array& a, int axis, Shape shape, StreamOrDevice s) {
   if (shape.empty()) throw std::invalid_argument("[unflatten] The shape to unflatten to cannot be empty.");
-  int ax = norm_axis(axis, a.ndim(), "unflatten");
+  int ax = normalize_axis(axis, a.ndim(), "unflatten");
   int infer = -1;
   int64_t known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -287,7 +277,7 @@ array unflatten(const array& a, int axis, Shape shape, StreamOrDevice s) {
 
 std::vector<array> unstack(const array& a, int axis, StreamOrDevice s) {
   if (a.ndim() == 0) throw std::invalid_argument("[unstack] Cannot unstack a 0-d array.");
-  int ax = norm_axis(axis, a.ndim(), "unstack");
+  int ax = normalize_axis(axis, a.ndim(), "unstack");
   std::vector<array> out;
   Shape start(a.ndim(), 0), stop = a.shape();
   for (int i = 0; i < a.shape(ax); ++i) {
@@ -302,8 +292,8 @@ std::vector<array> unstack(const array& a, int axis, StreamOrDevice s) {
 
 array diagonal(const array& a, int offset, int axis1, int axis2, StreamOrDevice s) {
   if (a.ndim() < 2) throw std::invalid_argument("[diagonal] The array must have at least two dimensions.");
-  int a1 = norm_axis(axis1, a.ndim(), "diagonal");
-  int a2 = norm_axis(axis2, a.ndim(), "diagonal");
+  int a1 = normalize_axis(axis1, a.ndim(), "diagonal");
+  int a2 = normalize_axis(axis2, a.ndim(), "diagonal");
   if (a1 == a2) throw std::invalid_argument("[diagonal] axis1 and axis2 cannot be the same axis.");
   std::vector<int> perm;
   for (int i = 0; i < a.ndim(); ++i) {
@@ -349,7 +339,7 @@ array trace(const array& a, int offset, int axis1, int axis2, std::optional<Dtyp
 array diff(const array& a, int n, int axis, StreamOrDevice s) {
   if (n < 0) throw std::invalid_argument(str("[diff] Order must be non-negative, got ", n, "."));
   if (a.ndim() == 0) throw std::invalid_argument("[diff] The array must have at least one dimension.");
-  int ax = norm_axis(axis, a.ndim(), "diff");
+  int ax = normalize_axis(axis, a.ndim(), "diff");
   array out = a;
   for (int i = 0; i < n; ++i) {
     int m = out.shape(ax);
@@ -377,7 +367,7 @@ array tensordot(const array& a, const array& b, const std::vector<int>& axes_a, 
   std::vector<int> na, nb;
   int64_t k = 1;
   for (size_t i = 0; i < axes_a.size(); ++i) {
-    int x = norm_axis(axes_a[i], a.ndim(), "tensordot"), y = norm_axis(axes_b[i], b.ndim(), "tensordot");
+    int x = normalize_axis(axes_a[i], a.ndim(), "tensordot"), y = normalize_axis(axes_b[i], b.ndim(), "tensordot");
     if (ca[x] || cb[y]) throw std::invalid_argument("[tensordot] Received duplicate axes.");
     if (a.shape(x) != b.shape(y)) {
       throw std::invalid_argument(str("[tensordot] Axis ", axes_a[i], " of shape ", a.shape(), " does not match axis ",
@@ -439,7 +429,7 @@ array outer(const array& a, const array& b, StreamOrDevice s) {
 array vecdot(const array& a, const array& b, int axis, StreamOrDevice s) {
   array x = is_complex(a.dtype()) ? conjugate(a, s) : a;
   Shape sh = broadcast_shapes(a.shape(), b.shape());
-  norm_axis(axis, sh.size(), "vecdot");
+  normalize_axis(axis, sh.size(), "vecdot");
   return sum(multiply(x, b, s), axis, false, s);
 }
 

@@ -3,26 +3,16 @@
 #include <string>
 
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 #include "kiln/primitives.h"
 
 namespace kiln {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
+using detail::normalize_axis;
 
-int check_axis(int axis, int ndim, const char* op) {
-  int a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) {
-    throw std::out_of_range(str("[", op, "] Axis ", axis, " is out of bounds for array with ", ndim, " dimensions."));
-  }
-  return a;
-}
 
 // A valid kth in [-n, n) made non-negative.
 int check_kth(int kth, int axis, const array& a, const char* op) {
@@ -36,13 +26,13 @@ int check_kth(int kth, int axis, const array& a, const char* op) {
 
 template <typename P>
 array along_axis(const array& a, int axis, Dtype out_dtype, const char* op, StreamOrDevice s) {
-  int ax = check_axis(axis, a.ndim(), op);
+  int ax = normalize_axis(axis, a.ndim(), op);
   return array(a.shape(), out_dtype, std::make_shared<P>(to_stream(s), ax), {a});
 }
 
 template <typename P>
 array partition_impl(const array& a, int kth, int axis, Dtype out_dtype, const char* op, StreamOrDevice s) {
-  int ax = check_axis(axis, a.ndim(), op);
+  int ax = normalize_axis(axis, a.ndim(), op);
   int k = check_kth(kth, ax, a, op);
   return array(a.shape(), out_dtype, std::make_shared<P>(to_stream(s), k, ax), {a});
 }
@@ -51,7 +41,7 @@ array flat(const array& a, StreamOrDevice s) { return reshape(a, {static_cast<Sh
 
 array scan(const array& a, int axis, bool reverse, bool inclusive, Scan::ScanType type, Dtype out_dtype,
            const char* op, StreamOrDevice s) {
-  int ax = check_axis(axis, a.ndim(), op);
+  int ax = normalize_axis(axis, a.ndim(), op);
   Stream st = to_stream(s);
   return array(a.shape(), out_dtype, std::make_shared<Scan>(st, type, ax, reverse, inclusive),
                {astype(a, out_dtype, st)});
@@ -80,7 +70,7 @@ array argpartition(const array& a, int kth, int axis, StreamOrDevice s) {
 array argpartition(const array& a, int kth, StreamOrDevice s) { return argpartition(flat(a, s), kth, 0, s); }
 
 array topk(const array& a, int k, int axis, StreamOrDevice s) {
-  int ax = check_axis(axis, a.ndim(), "topk");
+  int ax = normalize_axis(axis, a.ndim(), "topk");
   int n = a.shape(ax);
   if (k < 0 || k > n) {
     throw std::invalid_argument(

@@ -12,18 +12,14 @@
 #include "kiln/backend/common/threefry.h"
 #include "kiln/linalg.h"
 #include "kiln/ops.h"
+#include "kiln/ops_utils.h"
 #include "kiln/primitives.h"
 
 namespace kiln::random {
 
 namespace {
 
-template <typename... Args>
-std::string str(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
+using detail::str;
 
 // The global key lives on the host: advancing it is a Threefry call here, with no graph and
 // no device work, and gives exactly what split(key) would.
