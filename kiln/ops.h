@@ -313,6 +313,14 @@ KILN_API array conv_transpose3d(const array& input, const array& weight,
 KILN_API array convolve(const array& a, const array& v, const std::string& mode = "full", StreamOrDevice s = {});
 
 // ---- misc ----
+/** Number of non-zero elements over `axes` (all when empty), as int32. */
+KILN_API array count_nonzero(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array count_nonzero(const array& a, bool keepdims = false, StreamOrDevice s = {});
+/** Rounds toward zero (integers pass through). */
+KILN_API array trunc(const array& a, StreamOrDevice s = {});
+/** Median over `axes` (all when empty); integer inputs give float32. */
+KILN_API array median(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+KILN_API array median(const array& a, bool keepdims = false, StreamOrDevice s = {});
 /** Lower-triangular mask of shape (n, m): ones where column <= row + k. */
 KILN_API array tri(int n, int m, int k, Dtype dtype, StreamOrDevice s = {});
 KILN_API array tri(int n, Dtype dtype, StreamOrDevice s = {});

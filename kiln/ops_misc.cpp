@@ -740,4 +740,62 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands, 
   return perm.empty() ? r.a : transpose(r.a, perm, s);
 }
 
+// ---- counting, truncation, median ----
+
+array count_nonzero(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  array nonzero = not_equal(a, zeros({}, a.dtype(), s), s);
+  return axes.empty() ? sum(nonzero, keepdims, s) : sum(nonzero, axes, keepdims, s);
+}
+array count_nonzero(const array& a, bool keepdims, StreamOrDevice s) { return count_nonzero(a, {}, keepdims, s); }
+
+array trunc(const array& a, StreamOrDevice s) {
+  if (a.dtype() == complex64) throw std::invalid_argument("[trunc] Not supported for complex64.");
+  if (!is_inexact(a.dtype())) return a;
+  return where(less(a, zeros({}, a.dtype(), s), s), ceil(a, s), floor(a, s), s);
+}
+
+array median(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  std::vector<int> ax;
+  for (int x : axes) ax.push_back(normalize_axis(x, a.ndim(), "median"));
+  if (axes.empty()) {
+    ax.resize(a.ndim());
+    std::iota(ax.begin(), ax.end(), 0);
+  }
+  std::sort(ax.begin(), ax.end());
+  if (std::adjacent_find(ax.begin(), ax.end()) != ax.end()) throw std::invalid_argument("[median] Received duplicate axes.");
+  Dtype t = is_inexact(a.dtype()) ? a.dtype() : float32;
+  if (t == complex64) throw std::invalid_argument("[median] Not supported for complex64.");
+  // Move the reduced axes last, merge them, sort that axis and average its middle element(s).
+  std::vector<int> perm;
+  Shape kept_shape = a.shape();
+  for (int i = 0; i < a.ndim(); ++i) {
+    if (!std::binary_search(ax.begin(), ax.end(), i)) perm.push_back(i);
+  }
+  perm.insert(perm.end(), ax.begin(), ax.end());
+  Shape flat_shape;
+  int64_t n = 1;
+  for (int i = 0; i < a.ndim(); ++i) {
+    if (std::binary_search(ax.begin(), ax.end(), i)) {
+      n *= a.shape(i);
+      kept_shape[i] = 1;
+    } else {
+      flat_shape.push_back(a.shape(i));
+    }
+  }
+  if (n == 0) throw std::invalid_argument("[median] Cannot take the median over an empty axis.");
+  flat_shape.push_back(static_cast<ShapeElem>(n));
+  array sorted = sort(reshape(transpose(astype(a, t, s), perm, s), flat_shape, s), -1, s);
+  int last = static_cast<int>(flat_shape.size()) - 1;
+  auto middle = [&](int64_t i) {
+    Shape start(flat_shape.size(), 0), stop = flat_shape;
+    start[last] = static_cast<ShapeElem>(i);
+    stop[last] = static_cast<ShapeElem>(i + 1);
+    return slice(sorted, start, stop, s);
+  };
+  array out = n % 2 ? middle(n / 2) : multiply(add(middle(n / 2 - 1), middle(n / 2), s), array(0.5, t), s);
+  out = reshape(out, kept_shape, s);
+  return keepdims ? out : squeeze(out, ax, s);
+}
+array median(const array& a, bool keepdims, StreamOrDevice s) { return median(a, {}, keepdims, s); }
+
 }  // namespace kiln

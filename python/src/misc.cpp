@@ -448,4 +448,31 @@ void init_misc(nb::module_& m) {
            << ", dtype=" << f.dtype << ")";
         return os.str();
       });
+  m.def(
+      "count_nonzero",
+      [](const array& a, const std::optional<IntOrVec>& axis, bool keepdims, StreamOrDevice s) {
+        return axis ? kiln::count_nonzero(a, to_axes(*axis), keepdims, s) : kiln::count_nonzero(a, keepdims, s);
+      },
+      "a"_a, nb::kw_only(), "axis"_a = nb::none(), "keepdims"_a = false, "stream"_a = nb::none(),
+      "Count the non-zero elements over the given axes (all by default).\n\nArgs:\n    a (array): Input.\n    "
+      "axis (int or list(int), optional): Axes to count over.\n    keepdims (bool): Keep reduced axes as size 1."
+      "\n\nReturns:\n    array: int32 counts.");
+  m.def(
+      "trunc", [](const array& a, StreamOrDevice s) { return kiln::trunc(a, s); }, "a"_a, nb::kw_only(),
+      "stream"_a = nb::none(),
+      "Round toward zero.\n\nArgs:\n    a (array): Input.\n\nReturns:\n    array");
+  m.def(
+      "median",
+      [](const array& a, const std::optional<IntOrVec>& axis, bool keepdims, StreamOrDevice s) {
+        return axis ? kiln::median(a, to_axes(*axis), keepdims, s) : kiln::median(a, keepdims, s);
+      },
+      "a"_a, "axis"_a = nb::none(), "keepdims"_a = false, nb::kw_only(), "stream"_a = nb::none(),
+      "Median over the given axes (all by default); integer inputs give float32.\n\nArgs:\n    a (array): "
+      "Input.\n    axis (int or list(int), optional): Axes to reduce.\n    keepdims (bool): Keep reduced axes "
+      "as size 1.\n\nReturns:\n    array");
+  // MLX's aliases: uninitialized memory is never handed out, so empty is zeros.
+  m.attr("empty") = m.attr("zeros");
+  m.attr("empty_like") = m.attr("zeros_like");
+  m.attr("cumulative_sum") = m.attr("cumsum");
+  m.attr("cumulative_prod") = m.attr("cumprod");
 }

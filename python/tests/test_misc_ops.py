@@ -364,3 +364,44 @@ def test_errors():
     raises(ValueError, "einsum", lambda: mx.einsum("ij", mx.zeros((2, 3)), mx.zeros((2, 3))))
     raises(ValueError, "einsum", lambda: mx.einsum("i1", mx.zeros((2, 3))))
     raises(ValueError, "einsum", lambda: mx.einsum("ij,ij", mx.zeros((2, 3)), mx.zeros((2, 4))))
+
+
+# ---- count_nonzero, trunc, median ----
+
+def _sparse_ints(rng, shape, dtype, i):
+    v = rng.integers(-2, 3, size=shape) * (rng.random(shape) < 0.5)
+    return v.astype(bool) if dtype == "bool_" else v.astype(dtype)
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (-1, True), ((0, 1), False)])
+def test_count_nonzero(axis, keepdims):
+    kw = {} if axis is None else {"axis": axis}
+    check_op(lambda a: mx.count_nonzero(a, keepdims=keepdims, **kw),
+             lambda x: np.asarray(np.count_nonzero(x, axis=axis, keepdims=keepdims)),
+             [(3, 4), (2, 3, 5), (0, 4)], ["bool_", "int32", "float32", "float16"], gen=_sparse_ints,
+             out_dtype="int32")
+
+
+def test_trunc():
+    check_op(mx.trunc, np.trunc, [(7,), (3, 4), ()], ["float32", "float64", "float16"], low=-5, high=5, out_dtype="same")
+    check_op(mx.trunc, np.trunc, [(5,)], ["int32", "uint8"], out_dtype="same")
+    raises(ValueError, "trunc", lambda: mx.trunc(mx.array([1 + 2j])))
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, False)])
+def test_median(axis, keepdims):
+    check_op(lambda a: mx.median(a, axis=axis, keepdims=keepdims),
+             lambda x: np.median(x, axis=axis, keepdims=keepdims),
+             [(3, 4, 5), (2, 1, 6), (4, 3, 2)], ["float32", "float64", "int32"], out_dtype="float")
+
+
+def test_median_errors():
+    raises(IndexError, "median", lambda: mx.median(mx.zeros((2, 3)), axis=2))
+    raises(ValueError, "median", lambda: mx.median(mx.zeros((0, 3)), axis=0))
+
+
+def test_aliases():
+    assert_close(mx.empty((2, 3), dtype=mx.int32), np.zeros((2, 3), np.int32), "int32")
+    assert_close(mx.empty_like(mx.ones((4,))), np.zeros(4, np.float32), "float32")
+    assert_close(mx.cumulative_sum(mx.array([1, 2, 3])), np.array([1, 3, 6], np.int32), "int32")
+    assert_close(mx.cumulative_prod(mx.array([1.0, 2.0, 3.0])), np.array([1, 2, 6], np.float32), "float32")
