@@ -316,6 +316,9 @@ KILN_API array convolve(const array& a, const array& v, const std::string& mode 
 /** Number of non-zero elements over `axes` (all when empty), as int32. */
 KILN_API array count_nonzero(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
 KILN_API array count_nonzero(const array& a, bool keepdims = false, StreamOrDevice s = {});
+/** Indices where `values` would be inserted into the 1-D `sorted_sequence` to keep it sorted
+ *  (before equal elements when !right, after them when right), as uint32. */
+KILN_API array searchsorted(const array& sorted_sequence, const array& values, bool right = false, StreamOrDevice s = {});
 /** Rounds toward zero (integers pass through). */
 KILN_API array trunc(const array& a, StreamOrDevice s = {});
 /** Median over `axes` (all when empty); integer inputs give float32. */

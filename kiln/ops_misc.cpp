@@ -798,4 +798,15 @@ array median(const array& a, const std::vector<int>& axes, bool keepdims, Stream
 }
 array median(const array& a, bool keepdims, StreamOrDevice s) { return median(a, {}, keepdims, s); }
 
+array searchsorted(const array& sorted_sequence, const array& values, bool right, StreamOrDevice s) {
+  if (sorted_sequence.ndim() != 1) {
+    throw std::invalid_argument(str("[searchsorted] The sorted sequence must be 1-D but has ", sorted_sequence.ndim(),
+                                    " dimensions."));
+  }
+  // Counts the elements before each value: O(size(values) * n) work, no sort-specific kernel.
+  array v = expand_dims(values, -1, s);
+  array before = right ? less_equal(sorted_sequence, v, s) : less(sorted_sequence, v, s);
+  return astype(sum(before, -1, false, s), uint32, s);
+}
+
 }  // namespace kiln

@@ -470,9 +470,33 @@ void init_misc(nb::module_& m) {
       "Median over the given axes (all by default); integer inputs give float32.\n\nArgs:\n    a (array): "
       "Input.\n    axis (int or list(int), optional): Axes to reduce.\n    keepdims (bool): Keep reduced axes "
       "as size 1.\n\nReturns:\n    array");
+  m.def(
+      "searchsorted",
+      [](const array& seq, const array& values, const std::string& side, StreamOrDevice s) {
+        if (side != "left" && side != "right") {
+          throw std::invalid_argument("[searchsorted] side must be 'left' or 'right', got '" + side + "'.");
+        }
+        return kiln::searchsorted(seq, values, side == "right", s);
+      },
+      "sorted_sequence"_a, "values"_a, "side"_a = "left", nb::kw_only(), "stream"_a = nb::none(),
+      "Indices at which ``values`` would be inserted into the sorted 1-D ``sorted_sequence``.\n\nArgs:\n    "
+      "sorted_sequence (array): 1-D sorted input.\n    values (array): Values to place.\n    side (str): "
+      "``'left'`` (before equal elements) or ``'right'``.\n\nReturns:\n    array: uint32 indices.");
+  m.def(
+      "minmax",
+      [](const array& a, const std::optional<IntOrVec>& axis, bool keepdims, StreamOrDevice s) {
+        if (!axis) return nb::make_tuple(kiln::min(a, keepdims, s), kiln::max(a, keepdims, s));
+        auto ax = to_axes(*axis);
+        return nb::make_tuple(kiln::min(a, ax, keepdims, s), kiln::max(a, ax, keepdims, s));
+      },
+      "a"_a, "axis"_a = nb::none(), "keepdims"_a = false, nb::kw_only(), "stream"_a = nb::none(),
+      "The minimum and the maximum over the given axes (all by default).\n\nArgs:\n    a (array): Input.\n    "
+      "axis (int or list(int), optional): Axes to reduce.\n    keepdims (bool): Keep reduced axes as size 1."
+      "\n\nReturns:\n    tuple(array, array)");
   // MLX's aliases: uninitialized memory is never handed out, so empty is zeros.
   m.attr("empty") = m.attr("zeros");
   m.attr("empty_like") = m.attr("zeros_like");
   m.attr("cumulative_sum") = m.attr("cumsum");
   m.attr("cumulative_prod") = m.attr("cumprod");
+  m.attr("matrix_norm") = m.attr("linalg").attr("norm");
 }

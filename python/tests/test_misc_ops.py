@@ -405,3 +405,28 @@ def test_aliases():
     assert_close(mx.empty_like(mx.ones((4,))), np.zeros(4, np.float32), "float32")
     assert_close(mx.cumulative_sum(mx.array([1, 2, 3])), np.array([1, 3, 6], np.int32), "int32")
     assert_close(mx.cumulative_prod(mx.array([1.0, 2.0, 3.0])), np.array([1, 2, 6], np.float32), "float32")
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted(side):
+    rng = np.random.default_rng(3)
+    seq = np.sort(rng.integers(0, 6, 12)).astype(np.float32)
+    vals = rng.integers(-1, 8, (3, 4)).astype(np.float32)
+    out = mx.searchsorted(mx.array(seq), mx.array(vals), side=side)
+    assert_close(out, np.searchsorted(seq, vals, side=side).astype(np.uint32), "uint32")
+    assert_close(mx.searchsorted(mx.array(seq), mx.array(2.0), side=side),
+                 np.asarray(np.searchsorted(seq, 2.0, side=side), np.uint32), "uint32")
+    raises(ValueError, "searchsorted", lambda: mx.searchsorted(mx.zeros((2, 2)), mx.array([1.0])))
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, True), ((0, 1), False)])
+def test_minmax(axis, keepdims):
+    x = np.random.default_rng(4).normal(size=(3, 4, 2)).astype(np.float32)
+    lo, hi = mx.minmax(mx.array(x), axis=axis, keepdims=keepdims)
+    assert_close(lo, np.min(x, axis=axis, keepdims=keepdims), "float32")
+    assert_close(hi, np.max(x, axis=axis, keepdims=keepdims), "float32")
+
+
+def test_matrix_norm_alias():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert_close(mx.matrix_norm(mx.array(x)), np.linalg.norm(x), "float32")
