@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 #include <sstream>
+#include <tuple>
 
 #include "kiln/ops.h"
 #include "kiln/ops_utils.h"
@@ -648,6 +649,25 @@ int64_t pair_result_size(const Operand& x, const Operand& y, const std::string& 
 
 }  // namespace
 
+namespace {
+// The greedy step shared by einsum and einsum_path: the pair whose contraction is smallest.
+std::tuple<size_t, size_t, int64_t> cheapest_pair(const std::vector<Operand>& ops, const std::string& output) {
+  size_t bx = 0, by = 1;
+  int64_t best = -1;
+  for (size_t x = 0; x < ops.size(); ++x) {
+    for (size_t y = x + 1; y < ops.size(); ++y) {
+      int64_t n = pair_result_size(ops[x], ops[y], needed_elsewhere(ops, x, y, output));
+      if (best < 0 || n < best) {
+        best = n;
+        bx = x;
+        by = y;
+      }
+    }
+  }
+  return {bx, by, best};
+}
+}  // namespace
+
 std::pair<std::vector<std::vector<int>>, std::string> einsum_path(const std::string& subscripts,
                                                                   const std::vector<array>& operands) {
   auto spec = parse_einsum(subscripts, operands);
@@ -657,18 +677,7 @@ std::pair<std::vector<std::vector<int>>, std::string> einsum_path(const std::str
   std::ostringstream os;
   os << "Greedy contraction order, smallest intermediate first:";
   while (ops.size() > 1) {
-    size_t bx = 0, by = 1;
-    int64_t best = -1;
-    for (size_t x = 0; x < ops.size(); ++x) {
-      for (size_t y = x + 1; y < ops.size(); ++y) {
-        int64_t n = pair_result_size(ops[x], ops[y], needed_elsewhere(ops, x, y, spec.output));
-        if (best < 0 || n < best) {
-          best = n;
-          bx = x;
-          by = y;
-        }
-      }
-    }
+    auto [bx, by, best] = cheapest_pair(ops, spec.output);
     path.push_back({static_cast<int>(bx), static_cast<int>(by)});
     std::string keep = needed_elsewhere(ops, bx, by, spec.output);
     std::string labels;
@@ -717,18 +726,7 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands, 
     ops[i] = reduce_operand(ops[i], needed_elsewhere(ops, i, i, spec.output), s);
   }
   while (ops.size() > 1) {
-    size_t bx = 0, by = 1;
-    int64_t best = -1;
-    for (size_t x = 0; x < ops.size(); ++x) {
-      for (size_t y = x + 1; y < ops.size(); ++y) {
-        int64_t n = pair_result_size(ops[x], ops[y], needed_elsewhere(ops, x, y, spec.output));
-        if (best < 0 || n < best) {
-          best = n;
-          bx = x;
-          by = y;
-        }
-      }
-    }
+    auto [bx, by, size] = cheapest_pair(ops, spec.output);
     Operand merged = contract_pair(ops[bx], ops[by], needed_elsewhere(ops, bx, by, spec.output), s);
     ops.erase(ops.begin() + by);
     ops.erase(ops.begin() + bx);

@@ -3,6 +3,8 @@
 // out here), on every layout the loop driver distinguishes, half types, NaN, and size 0.
 #include <gtest/gtest.h>
 
+#include "test_utils.h"
+
 #include <cmath>
 #include <complex>
 #include <functional>
@@ -21,25 +23,8 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-template <typename T>
-using Vec = std::vector<std::conditional_t<std::is_same_v<T, bool>, char, T>>;
-
-// The logical elements of an array, row-major, read through its strides.
-template <typename T>
-Vec<T> values(array x) {
-  eval(x);
-  Vec<T> out(x.size());
-  const T* p = x.data<T>();
-  for (int64_t i = 0; i < static_cast<int64_t>(x.size()); ++i) {
-    int64_t loc = 0, rem = i;
-    for (int d = x.ndim() - 1; d >= 0; --d) {
-      loc += (rem % x.shape(d)) * x.strides()[d];
-      rem /= x.shape(d);
-    }
-    out[i] = p[loc];
-  }
-  return out;
-}
+using kiln::test::values;
+using kiln::test::Vec;
 
 template <typename T>
 array make(const std::vector<double>& v, Shape shape, Dtype t) {

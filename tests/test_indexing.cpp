@@ -2,6 +2,8 @@
 // negative indices, clamping/skipping of out-of-range ones, duplicates, strided inputs, errors.
 #include <gtest/gtest.h>
 
+#include "test_utils.h"
+
 #include <vector>
 
 #include "kiln/kiln.h"
@@ -10,22 +12,7 @@ using namespace kiln;
 
 namespace {
 
-// The logical elements of an array, row-major, read through its strides.
-template <typename T>
-std::vector<T> values(array x) {
-  eval(x);
-  std::vector<T> out(x.size());
-  const T* p = x.data<T>();
-  for (int64_t i = 0; i < static_cast<int64_t>(x.size()); ++i) {
-    int64_t loc = 0, rem = i;
-    for (int d = x.ndim() - 1; d >= 0; --d) {
-      loc += (rem % x.shape(d)) * x.strides()[d];
-      rem /= x.shape(d);
-    }
-    out[i] = p[loc];
-  }
-  return out;
-}
+using kiln::test::values;
 
 array iota(int n, Shape shape) { return reshape(arange(0, n), std::move(shape)); }
 

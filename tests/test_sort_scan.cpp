@@ -2,6 +2,8 @@
 // out by hand or with std::stable_sort (the thorough sweeps are in python/tests/test_sort_scan.py).
 #include <gtest/gtest.h>
 
+#include "test_utils.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,12 +17,7 @@ using namespace kiln;
 
 namespace {
 
-template <typename T>
-std::vector<T> values(array x) {
-  x = copy(x);
-  eval(x);
-  return std::vector<T>(x.data<T>(), x.data<T>() + x.size());
-}
+using kiln::test::values;
 
 }  // namespace
 
