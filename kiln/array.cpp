@@ -94,8 +94,17 @@ array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive, std
   node->primitive = std::move(primitive);
   node->inputs = std::move(inputs);
   node->outputs.push_back(desc_);
+  for (auto& in : node->inputs) desc_->tracer |= in.desc_->tracer;
   desc_->node = std::move(node);
 }
+
+array array::placeholder(Shape shape, Dtype dtype) {
+  array a;
+  a.desc_ = std::make_shared<ArrayDesc>(std::move(shape), dtype);
+  return a;
+}
+
+bool array::is_tracer() const { return desc_->tracer && detail::in_tracing(); }
 
 std::vector<array> array::make_arrays(std::vector<Shape> shapes, const std::vector<Dtype>& dtypes,
                                       const std::shared_ptr<Primitive>& primitive,
@@ -105,11 +114,14 @@ std::vector<array> array::make_arrays(std::vector<Shape> shapes, const std::vect
   node->inputs = inputs;
   node->shapes = shapes;
   node->dtypes = dtypes;
+  bool tracer = false;
+  for (auto& in : inputs) tracer |= in.desc_->tracer;
   std::vector<array> outs(shapes.size());
   for (size_t i = 0; i < shapes.size(); ++i) {
     outs[i].desc_ = std::make_shared<ArrayDesc>(std::move(shapes[i]), dtypes[i]);
     outs[i].desc_->node = node;
     outs[i].desc_->position = static_cast<int>(i);
+    outs[i].desc_->tracer = tracer;
     node->outputs.push_back(outs[i].desc_);
   }
   return outs;
@@ -174,6 +186,7 @@ std::vector<array> array::outputs() const {
       d = std::make_shared<ArrayDesc>(node.shapes[i], node.dtypes[i]);
       d->node = desc_->node;
       d->position = static_cast<int>(i);
+      d->tracer = desc_->tracer;
       d->status.store(status());
       node.outputs[i] = d;
     }

@@ -103,6 +103,8 @@ class KILN_API array {
   std::vector<array> siblings() const;
   /** All outputs of this array's primitive application, this one included, in order. */
   std::vector<array> outputs() const;
+  /** Identity of the primitive application (shared by sibling outputs); null for leaves. */
+  const void* node_id() const { return desc_->node.get(); }
   /** Index of this array among its primitive's outputs. */
   int output_index() const { return desc_->position; }
   /** Drops the primitive and inputs (after evaluation, or to cut a graph). */
@@ -159,6 +161,15 @@ class KILN_API array {
   /** Same descriptor. */
   bool is_same(const array& o) const { return desc_ == o.desc_; }
 
+  /** Whether this array is (or derives from) an input of a function transformation in progress;
+   *  evaluation keeps such arrays' graphs so the transformation can walk them afterwards. */
+  bool is_tracer() const;
+  void set_tracer(bool t) { desc_->tracer = t; }
+  /** An array with a shape and dtype but neither data nor a primitive: a stand-in for an input
+   *  while vmap traces a function. Evaluating it (or anything built on it) is an error. */
+  static array placeholder(Shape shape, Dtype dtype);
+  bool is_placeholder() const { return desc_->node == nullptr && !desc_->data && status() != Status::evaluated; }
+
   /** Shared state behind a handle; kept public for the scheduler and backends. */
   struct Data {
     allocator::Buffer buffer;
@@ -182,6 +193,7 @@ class KILN_API array {
     void* data_ptr = nullptr;
     std::shared_ptr<Node> node;  // null for leaves and once evaluated
     int position = 0;
+    bool tracer = false;
     std::atomic<Status> status{Status::unscheduled};
     ArrayDesc(Shape shape, Dtype dtype);
     ~ArrayDesc();

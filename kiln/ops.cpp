@@ -571,7 +571,9 @@ array isneginf(const array& a, StreamOrDevice s) {
   if (!is_inexact(a.dtype())) return full(a.shape(), array(false), bool_, s);
   return equal(a, array(-std::numeric_limits<float>::infinity(), a.dtype()), s);
 }
-array stop_gradient(const array& a, StreamOrDevice) { return a; }
+array stop_gradient(const array& a, StreamOrDevice s) {
+  return array(a.shape(), a.dtype(), std::make_shared<StopGradient>(to_stream(s)), {a});
+}
 
 // ---------------------------------------------------------------- binary
 

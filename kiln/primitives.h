@@ -2,6 +2,7 @@
 // computation: its parameters, CPU and GPU evaluation, transformation rules and identity.
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <typeinfo>
 #include <utility>
@@ -39,6 +40,9 @@ class KILN_API Primitive {
   /** Shapes of the outputs for new inputs (used by shapeless compile). */
   virtual std::vector<Shape> output_shapes(const std::vector<array>& inputs);
 
+  /** True if each output element depends only on the input elements at the same index (after
+   *  broadcasting): compile fuses chains of such primitives into one kernel. */
+  virtual bool is_elementwise() const { return false; }
   /** True if `other` computes the same function (same class and parameters). */
   virtual bool is_equivalent(const Primitive& other) const { return false; }
   /** Class name, as in error messages: "Add", "Reduce". */
@@ -75,6 +79,19 @@ class KILN_API UnaryPrimitive : public Primitive {
 #define KILN_PRIMITIVE_NAME(Name) \
   const char* name() const override { return #Name; }
 
+// Transformation rules; their definitions live in kiln/rules/<family>.cpp.
+#define KILN_PRIMITIVE_GRADS                                                                    \
+  std::vector<array> jvp(const std::vector<array>& primals, const std::vector<array>& tangents, \
+                         const std::vector<int>& argnums) override;                             \
+  std::vector<array> vjp(const std::vector<array>& primals, const std::vector<array>& cotangents, \
+                         const std::vector<int>& argnums, const std::vector<array>& outputs) override;
+
+#define KILN_PRIMITIVE_VMAP                                                                       \
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>& inputs, \
+                                                       const std::vector<int>& axes) override;
+
+#define KILN_PRIMITIVE_TRANSFORMS KILN_PRIMITIVE_GRADS KILN_PRIMITIVE_VMAP
+
 // Elementwise primitives have no parameters: any two instances of a class are equivalent,
 // and the output has the (already broadcast) shape of the inputs.
 #define KILN_ELEMENTWISE_PRIMITIVE(Name)                                           \
@@ -83,6 +100,8 @@ class KILN_API UnaryPrimitive : public Primitive {
     explicit Name(Stream stream) : UnaryPrimitive(stream) {}                       \
     KILN_PRIMITIVE_EVAL                                                            \
     KILN_PRIMITIVE_NAME(Name)                                                      \
+    KILN_PRIMITIVE_TRANSFORMS                                                      \
+    bool is_elementwise() const override { return true; }                          \
     bool is_equivalent(const Primitive& other) const override {                    \
       return typeid(other) == typeid(*this);                                       \
     }                                                                              \
@@ -163,7 +182,9 @@ class KILN_API AsType : public UnaryPrimitive {
  public:
   AsType(Stream stream, Dtype dtype) : UnaryPrimitive(stream), dtype_(dtype) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(AsType)
+  bool is_elementwise() const override { return true; }
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
   Dtype dtype() const { return dtype_; }
@@ -193,6 +214,42 @@ class KILN_API Arange : public UnaryPrimitive {
   double start_, stop_, step_;
 };
 
+// ---- transforms (kiln/transforms.h) ----
+/** Shares its input's buffer. Marks the inputs of a transformation, so that nested
+ *  transformations see them as ordinary nodes of the enclosing graph. */
+KILN_ELEMENTWISE_PRIMITIVE(Identity)
+
+/** Shares its input's buffer; derivatives do not flow through it. */
+KILN_ELEMENTWISE_PRIMITIVE(StopGradient)
+
+/** The node custom_function puts after `fun`: inputs are fun's `num_inputs` arguments followed by
+ *  its outputs (behind stop_gradient), and the outputs share those outputs' buffers. The rules are
+ *  the user's, or fun's own derivatives where the user gave none. */
+class KILN_API CustomTransforms : public Primitive {
+ public:
+  using Fun = std::function<std::vector<array>(const std::vector<array>&)>;
+  using VjpFn = std::function<std::vector<array>(const std::vector<array>&, const std::vector<array>&,
+                                                 const std::vector<array>&)>;
+  using JvpFn = std::function<std::vector<array>(const std::vector<array>&, const std::vector<array>&,
+                                                 const std::vector<int>&)>;
+  using VmapFn = std::function<std::pair<std::vector<array>, std::vector<int>>(const std::vector<array>&,
+                                                                              const std::vector<int>&)>;
+  CustomTransforms(Stream stream, int num_inputs, Fun fun, VjpFn vjp, JvpFn jvp, VmapFn vmap)
+      : Primitive(stream), num_inputs_(num_inputs), fun_(std::move(fun)), vjp_(std::move(vjp)),
+        jvp_(std::move(jvp)), vmap_(std::move(vmap)) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(CustomTransforms)
+  KILN_PRIMITIVE_TRANSFORMS
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
+
+ private:
+  int num_inputs_;
+  Fun fun_;
+  VjpFn vjp_;
+  JvpFn jvp_;
+  VmapFn vmap_;
+};
+
 // ---- reductions ----
 class KILN_API Reduce : public UnaryPrimitive {
  public:
@@ -201,6 +258,7 @@ class KILN_API Reduce : public UnaryPrimitive {
   Reduce(Stream stream, ReduceType type, std::vector<int> axes)
       : UnaryPrimitive(stream), type_(type), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   const char* name() const override;
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -218,6 +276,7 @@ class KILN_API ArgReduce : public UnaryPrimitive {
   enum ReduceType { ArgMin, ArgMax };
   ArgReduce(Stream stream, ReduceType type, int axis) : UnaryPrimitive(stream), type_(type), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   const char* name() const override { return type_ == ArgMin ? "ArgMin" : "ArgMax"; }
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -234,6 +293,7 @@ class KILN_API Softmax : public UnaryPrimitive {
  public:
   Softmax(Stream stream, bool precise) : UnaryPrimitive(stream), precise_(precise) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Softmax)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
@@ -248,6 +308,7 @@ class KILN_API LogSumExp : public UnaryPrimitive {
  public:
   explicit LogSumExp(Stream stream) : UnaryPrimitive(stream) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(LogSumExp)
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -259,6 +320,7 @@ class KILN_API Reshape : public UnaryPrimitive {
  public:
   Reshape(Stream stream, Shape shape) : UnaryPrimitive(stream), shape_(std::move(shape)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Reshape)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>&) override { return {shape_}; }
@@ -274,6 +336,7 @@ class KILN_API Transpose : public UnaryPrimitive {
  public:
   Transpose(Stream stream, std::vector<int> axes) : UnaryPrimitive(stream), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Transpose)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -288,6 +351,7 @@ class KILN_API Broadcast : public UnaryPrimitive {
  public:
   Broadcast(Stream stream, Shape shape) : UnaryPrimitive(stream), shape_(std::move(shape)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Broadcast)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>&) override { return {shape_}; }
@@ -302,6 +366,7 @@ class KILN_API Slice : public UnaryPrimitive {
   Slice(Stream stream, Shape start, Shape stop, Shape steps)
       : UnaryPrimitive(stream), start_(std::move(start)), stop_(std::move(stop)), steps_(std::move(steps)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Slice)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -315,6 +380,7 @@ class KILN_API ExpandDims : public UnaryPrimitive {
  public:
   ExpandDims(Stream stream, std::vector<int> axes) : UnaryPrimitive(stream), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(ExpandDims)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -328,6 +394,7 @@ class KILN_API Squeeze : public UnaryPrimitive {
  public:
   Squeeze(Stream stream, std::vector<int> axes) : UnaryPrimitive(stream), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Squeeze)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -356,6 +423,7 @@ class KILN_API Concatenate : public UnaryPrimitive {
  public:
   Concatenate(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Concatenate)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -371,6 +439,7 @@ class KILN_API Split : public Primitive {
   Split(Stream stream, std::vector<int> indices, int axis)
       : Primitive(stream), indices_(std::move(indices)), axis_(axis) {}
   KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Split)
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -386,6 +455,7 @@ class KILN_API Matmul : public UnaryPrimitive {
  public:
   explicit Matmul(Stream stream) : UnaryPrimitive(stream) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Matmul)
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;

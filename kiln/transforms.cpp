@@ -41,27 +41,53 @@ void wait_until_evaluated(const array& a) {
   }
 }
 
+// After a failure, unclaims the nodes that did not run so a later eval can retry (and
+// raise the same error) instead of waiting forever.
+void unclaim(std::vector<array>& tape, size_t from) {
+  for (size_t j = from; j < tape.size(); ++j) {
+    if (!tape[j].valid()) continue;
+    for (auto& o : tape[j].outputs()) {
+      if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
+    }
+  }
+  notify_status_change();
+}
+
 // Orders the unevaluated part of the graph below `outputs` so that every node comes after its
 // inputs. Claims each node (unscheduled -> scheduled) so no other thread also runs it.
 std::vector<array> build_tape(const std::vector<array>& outputs) {
   std::vector<array> tape;
   std::vector<std::pair<array, size_t>> stack;
   auto try_push = [&](const array& a) {
-    if (a.status() != array::Status::unscheduled || !a.has_primitive()) return;
+    if (a.status() != array::Status::unscheduled) return;
+    if (!a.has_primitive()) {
+      if (a.is_placeholder()) {
+        throw std::invalid_argument(
+            "[eval] Cannot evaluate an array that depends on a placeholder input while vmap or compile traces a "
+            "function (no data exists yet).");
+      }
+      return;
+    }
     if (!a.try_claim()) return;  // another thread got there first
     stack.emplace_back(a, 0);
   };
-  for (auto& o : outputs) try_push(o);
-  while (!stack.empty()) {
-    auto& [a, i] = stack.back();
-    const auto& inputs = a.inputs();
-    if (i < inputs.size()) {
-      const array& in = inputs[i++];
-      try_push(in);  // may reallocate stack: `a` and `i` are not used after this
-    } else {
-      tape.push_back(std::move(a));
-      stack.pop_back();
+  try {
+    for (auto& o : outputs) try_push(o);
+    while (!stack.empty()) {
+      auto& [a, i] = stack.back();
+      const auto& inputs = a.inputs();
+      if (i < inputs.size()) {
+        const array& in = inputs[i++];
+        try_push(in);  // may reallocate stack: `a` and `i` are not used after this
+      } else {
+        tape.push_back(std::move(a));
+        stack.pop_back();
+      }
     }
+  } catch (...) {
+    for (auto& entry : stack) tape.push_back(entry.first);
+    unclaim(tape, 0);
+    throw;
   }
   return tape;
 }
@@ -78,20 +104,8 @@ void run_node(array& a) {
     gpu::eval(a);
   }
   for (auto& o : outputs) {
-    o.detach();
+    if (!o.is_tracer()) o.detach();  // a transformation in progress still walks tracer graphs
     o.set_status(array::Status::evaluated);
-  }
-  notify_status_change();
-}
-
-// After a failure, unclaims the nodes that did not run so a later eval can retry (and
-// raise the same error) instead of waiting forever.
-void unclaim(std::vector<array>& tape, size_t from) {
-  for (size_t j = from; j < tape.size(); ++j) {
-    if (!tape[j].valid()) continue;
-    for (auto& o : tape[j].outputs()) {
-      if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
-    }
   }
   notify_status_change();
 }

@@ -19,31 +19,11 @@
 #include "kiln/array.h"
 #include "kiln/backend/common/utils.h"
 #include "kiln/backend/cpu/cast.h"
+#include "kiln/backend/cpu/elementwise_ops.h"
 #include "kiln/backend/cpu/half_blocks.h"
 #include "kiln/backend/cpu/thread_pool.h"
 
 namespace kiln::cpu {
-
-template <typename T>
-inline constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-
-/** The type an element is computed in: float for the half types, else the type itself. */
-template <typename T>
-using compute_t = std::conditional_t<is_half_v<T>, float, T>;
-
-// ---- helpers for the op functors
-
-/** Element types an op can constrain its operator() to (half types arrive as float). */
-template <typename T>
-concept RealType = std::is_arithmetic_v<T>;  // bool, integers, float, double
-template <typename T>
-concept FloatType = std::is_floating_point_v<T>;
-template <typename T>
-concept InexactType = FloatType<T> || std::is_same_v<T, complex64_t>;
-
-/** Unsigned type of at least int's width: integer arithmetic in it wraps instead of overflowing. */
-template <typename T>
-using wrap_t = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 
 /** Throws the error of an elementwise primitive that does not take dtype `t`. */
 [[noreturn]] inline void throw_unsupported(const char* name, Dtype t) {

@@ -1,4 +1,5 @@
-// eval_cpu of the primitives that create or convert arrays: AsType, Copy, Full, Arange.
+// eval_cpu of the primitives that create, convert or pass on arrays: AsType, Copy, Full, Arange,
+// and the buffer-sharing nodes of the transforms (Identity, StopGradient, CustomTransforms).
 #include <cmath>
 
 #include "kiln/backend/cpu/cast.h"
@@ -19,6 +20,14 @@ void Copy::eval_cpu(const std::vector<array>& inputs, array& out) {
     return;
   }
   cpu::copy_alloc(in, out);
+}
+
+void Identity::eval_cpu(const std::vector<array>& inputs, array& out) { out.copy_shared_buffer(inputs[0]); }
+
+void StopGradient::eval_cpu(const std::vector<array>& inputs, array& out) { out.copy_shared_buffer(inputs[0]); }
+
+void CustomTransforms::eval_cpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) outputs[i].copy_shared_buffer(inputs[num_inputs_ + i]);
 }
 
 void Full::eval_cpu(const std::vector<array>& inputs, array& out) { cpu::copy_alloc(inputs[0], out); }

@@ -1,18 +1,10 @@
 // eval_cpu of Select (where): inputs are the bool condition and two arrays of the output's dtype,
 // all broadcast to the output's shape.
 #include "kiln/backend/cpu/elementwise.h"
+#include "kiln/backend/cpu/elementwise_ops.h"
 #include "kiln/primitives.h"
 
 namespace kiln {
-
-namespace {
-struct SelectOp {
-  template <typename T>
-  T operator()(bool c, T x, T y) const {
-    return c ? x : y;
-  }
-};
-}  // namespace
 
 void Select::eval_cpu(const std::vector<array>& inputs, array& out) {
   if (inputs[0].dtype() != bool_) throw_unsupported_dtype(name(), inputs[0].dtype());
@@ -21,7 +13,7 @@ void Select::eval_cpu(const std::vector<array>& inputs, array& out) {
   }
   dispatch_all_types(out.dtype(), name(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::elementwise<T, bool, T, T>(SelectOp{}, inputs, out);
+    cpu::elementwise<T, bool, T, T>(cpu::SelectOp{}, inputs, out);
   });
 }
 

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "kiln/backend/gpu.h"
+#include "kiln/compile.h"
 #include "kiln/primitives.h"
 
 namespace kiln {
@@ -118,5 +119,9 @@ NO_GPU_MULTI(Eig)
 NO_GPU(RandomBits)
 NO_GPU(Convolution)
 NO_GPU(FFT)
+NO_GPU(Identity)
+NO_GPU(StopGradient)
+NO_GPU_MULTI(CustomTransforms)
+NO_GPU(Compiled)
 
 }  // namespace kiln
