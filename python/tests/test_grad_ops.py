@@ -4,12 +4,17 @@
 - jvp against vjp (adjoint identity <c, J t> == <J^T c, t>);
 - vmap against a Python loop over the batch.
 
-Adding an op is one line in CASES: a function of arrays and the (shape, low, high) of each
-random float64 input.
+Adding an op is one line in a case table: a function of arrays and the (shape, low, high) of
+each random float64 input. The elementwise tables are below; each other primitive family has its
+own module grad_cases_<family>.py (CASES and ZERO_GRAD dicts, using U/POS/UNIT from here), merged
+into the tables at import.
 """
 
 from __future__ import annotations
 
+import glob
+import importlib
+import os
 import zlib
 
 import numpy as np
@@ -82,6 +87,13 @@ ZERO_GRAD = {
     "floor_divide": (mx.floor_divide, [U(), U(**POS)]),
     "stop_gradient": (mx.stop_gradient, [U()]),
 }
+
+
+# Case tables of the other primitive families.
+for _path in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "grad_cases_*.py"))):
+    _mod = importlib.import_module(os.path.basename(_path)[:-3])
+    CASES.update(getattr(_mod, "CASES", {}))
+    ZERO_GRAD.update(getattr(_mod, "ZERO_GRAD", {}))
 
 
 def make_inputs(name, specs, batch=None):

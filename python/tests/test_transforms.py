@@ -231,3 +231,13 @@ def test_vmap_errors():
 def test_vjp_cotangent_shape_error():
     with pytest.raises(ValueError, match="shape"):
         mx.vjp(lambda a: a * 2, [mx.array(X)], [mx.ones(2)])
+
+
+def test_grad_through_dtype_conversions():
+    x = mx.array(X.astype(np.float64), dtype=mx.float64)
+    g = mx.grad(lambda a: mx.sum(mx.astype(a, mx.float32) * 3))(x)
+    assert g.dtype == mx.float64
+    close(g, np.full(3, 3.0))
+    g16 = mx.grad(lambda a: mx.sum(a * a))(mx.array(X, dtype=mx.float16))
+    assert g16.dtype == mx.float16
+    close(g16, 2 * X, 1e-2)
