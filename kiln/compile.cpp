@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -66,6 +67,30 @@ void remap_inputs(std::vector<array>& tape, std::vector<array>& outputs,
     for (auto& in : node.inputs()) fix(in);
   }
   for (auto& o : outputs) fix(o);
+}
+
+// Makes equal scalar constants (the 2 of x * 2, each a separate leaf) one array, read directly or
+// through a broadcast, so the node merging below can see the nodes that use them as equal.
+void merge_equal_constants(std::vector<array>& tape) {
+  std::map<std::tuple<int, std::string>, array> seen;  // (dtype, bytes)
+  auto canonical = [&](array& a) {
+    if (a.has_primitive() || !a.is_evaluated() || a.size() != 1 || a.ndim() != 0) return;
+    std::string bytes(a.data<char>(), a.itemsize());
+    auto [it, fresh] = seen.emplace(std::make_tuple(static_cast<int>(a.dtype().val), bytes), a);
+    if (!fresh) a = it->second;
+  };
+  std::map<std::pair<std::uintptr_t, Shape>, array> broadcasts;  // (constant, shape)
+  for (auto& node : tape) {
+    for (auto& in : node.inputs()) {
+      if (in.has_primitive() && dynamic_cast<Broadcast*>(&in.primitive()) && !in.inputs()[0].has_primitive()) {
+        canonical(in.inputs()[0]);
+        auto [it, fresh] = broadcasts.emplace(std::make_pair(in.inputs()[0].id(), in.shape()), in);
+        if (!fresh) in = it->second;
+      } else {
+        canonical(in);
+      }
+    }
+  }
 }
 
 // Merges nodes that compute the same function of the same inputs (common subexpressions).
@@ -237,6 +262,7 @@ std::shared_ptr<Entry> trace_entry(const ArrayFn& fun, const std::vector<array>&
     e->outputs = fun(e->inputs);
   }
   e->tape = detail::trace_between(e->inputs, e->outputs, /*cut_at_stop=*/false).tape;
+  merge_equal_constants(e->tape);
   merge_equal_nodes(e->tape, e->outputs);
   fuse(e->tape, e->outputs);
   return e;

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <ostream>
+#include <tuple>
 #include <typeinfo>
 #include <utility>
 #include <vector>
 
 #include "kiln/array.h"
+#include "kiln/serialize.h"
 #include "kiln/stream.h"
 
 namespace kiln {
@@ -49,6 +52,11 @@ class KILN_API Primitive {
   virtual const char* name() const = 0;
   /** Name with parameters, for graph printing. */
   virtual void print(std::ostream& os) const { os << name(); }
+  /** Writes the parameters for export_function (KILN_PRIMITIVE_STATE defines it); the default
+   *  raises: the primitive cannot be exported. */
+  virtual void write_state(StateWriter& w) const;
+  /** The class's name for import_function (name() may tell variants apart, e.g. Sum/Max). */
+  virtual const char* class_name() const { return name(); }
 
  private:
   Stream stream_;
@@ -92,6 +100,22 @@ class KILN_API UnaryPrimitive : public Primitive {
 
 #define KILN_PRIMITIVE_TRANSFORMS KILN_PRIMITIVE_GRADS KILN_PRIMITIVE_VMAP
 
+// The parameters of class Name, in the order of its constructor after the stream: exported by
+// export_function, and passed back to that constructor by import_function once the class is
+// registered with KILN_REGISTER_PRIMITIVE(Name) after its definition.
+#define KILN_PRIMITIVE_STATE(Name, ...)                                         \
+  auto state() const { return std::make_tuple(__VA_ARGS__); }                \
+  const char* class_name() const override { return #Name; }                  \
+  void write_state(StateWriter& w) const override { w.write_tuple(state()); }
+
+#define KILN_REGISTER_PRIMITIVE(Name)                                                                       \
+  inline const bool kiln_registered_##Name = ::kiln::detail::register_primitive(                          \
+      #Name, [](Stream s, StateReader& r) -> std::shared_ptr<Primitive> {                                 \
+        using State = decltype(std::declval<const Name&>().state());                                      \
+        return std::apply([&](auto&&... xs) { return std::make_shared<Name>(s, std::move(xs)...); },       \
+                          r.read_tuple<State>());                                                         \
+      });
+
 // Elementwise primitives have no parameters: any two instances of a class are equivalent,
 // and the output has the (already broadcast) shape of the inputs.
 #define KILN_ELEMENTWISE_PRIMITIVE(Name)                                           \
@@ -102,13 +126,15 @@ class KILN_API UnaryPrimitive : public Primitive {
     KILN_PRIMITIVE_NAME(Name)                                                      \
     KILN_PRIMITIVE_TRANSFORMS                                                      \
     bool is_elementwise() const override { return true; }                          \
+    KILN_PRIMITIVE_STATE(Name)                                                     \
     bool is_equivalent(const Primitive& other) const override {                    \
       return typeid(other) == typeid(*this);                                       \
     }                                                                              \
     std::vector<Shape> output_shapes(const std::vector<array>& inputs) override {  \
       return {inputs[0].shape()};                                                  \
     }                                                                              \
-  };
+  };                                                                               \
+  KILN_REGISTER_PRIMITIVE(Name)
 
 // ---- unary elementwise ----
 KILN_ELEMENTWISE_PRIMITIVE(Abs)
@@ -182,6 +208,7 @@ class KILN_API AsType : public UnaryPrimitive {
  public:
   AsType(Stream stream, Dtype dtype) : UnaryPrimitive(stream), dtype_(dtype) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(AsType, dtype_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(AsType)
   bool is_elementwise() const override { return true; }
@@ -192,6 +219,7 @@ class KILN_API AsType : public UnaryPrimitive {
  private:
   Dtype dtype_;
 };
+KILN_REGISTER_PRIMITIVE(AsType)
 
 /** A row-major copy of any (strided) input. */
 KILN_ELEMENTWISE_PRIMITIVE(Copy)
@@ -205,6 +233,7 @@ class KILN_API Arange : public UnaryPrimitive {
   Arange(Stream stream, double start, double stop, double step)
       : UnaryPrimitive(stream), start_(start), stop_(stop), step_(step) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Arange, start_, stop_, step_)
   KILN_PRIMITIVE_NAME(Arange)
   bool is_equivalent(const Primitive& other) const override;
   double start() const { return start_; }
@@ -213,6 +242,7 @@ class KILN_API Arange : public UnaryPrimitive {
  private:
   double start_, stop_, step_;
 };
+KILN_REGISTER_PRIMITIVE(Arange)
 
 // ---- transforms (kiln/transforms.h) ----
 /** Shares its input's buffer. Marks the inputs of a transformation, so that nested
@@ -258,6 +288,7 @@ class KILN_API Reduce : public UnaryPrimitive {
   Reduce(Stream stream, ReduceType type, std::vector<int> axes)
       : UnaryPrimitive(stream), type_(type), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Reduce, type_, axes_)
   KILN_PRIMITIVE_TRANSFORMS
   const char* name() const override;
   bool is_equivalent(const Primitive& other) const override;
@@ -269,6 +300,7 @@ class KILN_API Reduce : public UnaryPrimitive {
   ReduceType type_;
   std::vector<int> axes_;
 };
+KILN_REGISTER_PRIMITIVE(Reduce)
 
 /** Index (uint32) of the min or max along one axis, kept as a size-1 dim. */
 class KILN_API ArgReduce : public UnaryPrimitive {
@@ -276,6 +308,7 @@ class KILN_API ArgReduce : public UnaryPrimitive {
   enum ReduceType { ArgMin, ArgMax };
   ArgReduce(Stream stream, ReduceType type, int axis) : UnaryPrimitive(stream), type_(type), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(ArgReduce, type_, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   const char* name() const override { return type_ == ArgMin ? "ArgMin" : "ArgMax"; }
   bool is_equivalent(const Primitive& other) const override;
@@ -287,12 +320,14 @@ class KILN_API ArgReduce : public UnaryPrimitive {
   ReduceType type_;
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(ArgReduce)
 
 /** Softmax over the last axis; `precise` accumulates half inputs in float32. */
 class KILN_API Softmax : public UnaryPrimitive {
  public:
   Softmax(Stream stream, bool precise) : UnaryPrimitive(stream), precise_(precise) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Softmax, precise_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Softmax)
   bool is_equivalent(const Primitive& other) const override;
@@ -302,17 +337,20 @@ class KILN_API Softmax : public UnaryPrimitive {
  private:
   bool precise_;
 };
+KILN_REGISTER_PRIMITIVE(Softmax)
 
 /** log(sum(exp(x))) over the last axis, kept as a size-1 dim; stable for large inputs. */
 class KILN_API LogSumExp : public UnaryPrimitive {
  public:
   explicit LogSumExp(Stream stream) : UnaryPrimitive(stream) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(LogSumExp)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(LogSumExp)
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
+KILN_REGISTER_PRIMITIVE(LogSumExp)
 
 // ---- shape and views ----
 /** New shape of the same elements; a view when the strides allow it, else a copy. */
@@ -320,6 +358,7 @@ class KILN_API Reshape : public UnaryPrimitive {
  public:
   Reshape(Stream stream, Shape shape) : UnaryPrimitive(stream), shape_(std::move(shape)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Reshape, shape_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Reshape)
   bool is_equivalent(const Primitive& other) const override;
@@ -330,12 +369,14 @@ class KILN_API Reshape : public UnaryPrimitive {
  private:
   Shape shape_;
 };
+KILN_REGISTER_PRIMITIVE(Reshape)
 
 /** Permutes the axes (a view). */
 class KILN_API Transpose : public UnaryPrimitive {
  public:
   Transpose(Stream stream, std::vector<int> axes) : UnaryPrimitive(stream), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Transpose, axes_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Transpose)
   bool is_equivalent(const Primitive& other) const override;
@@ -345,12 +386,14 @@ class KILN_API Transpose : public UnaryPrimitive {
  private:
   std::vector<int> axes_;
 };
+KILN_REGISTER_PRIMITIVE(Transpose)
 
 /** Broadcasts to a larger shape with zero strides (a view). */
 class KILN_API Broadcast : public UnaryPrimitive {
  public:
   Broadcast(Stream stream, Shape shape) : UnaryPrimitive(stream), shape_(std::move(shape)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Broadcast, shape_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Broadcast)
   bool is_equivalent(const Primitive& other) const override;
@@ -359,6 +402,7 @@ class KILN_API Broadcast : public UnaryPrimitive {
  private:
   Shape shape_;
 };
+KILN_REGISTER_PRIMITIVE(Broadcast)
 
 /** Strided slice [start, stop) with positive or negative steps (a view). */
 class KILN_API Slice : public UnaryPrimitive {
@@ -366,6 +410,7 @@ class KILN_API Slice : public UnaryPrimitive {
   Slice(Stream stream, Shape start, Shape stop, Shape steps)
       : UnaryPrimitive(stream), start_(std::move(start)), stop_(std::move(stop)), steps_(std::move(steps)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Slice, start_, stop_, steps_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Slice)
   bool is_equivalent(const Primitive& other) const override;
@@ -374,12 +419,14 @@ class KILN_API Slice : public UnaryPrimitive {
  private:
   Shape start_, stop_, steps_;
 };
+KILN_REGISTER_PRIMITIVE(Slice)
 
 /** Inserts size-1 axes (a view). */
 class KILN_API ExpandDims : public UnaryPrimitive {
  public:
   ExpandDims(Stream stream, std::vector<int> axes) : UnaryPrimitive(stream), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(ExpandDims, axes_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(ExpandDims)
   bool is_equivalent(const Primitive& other) const override;
@@ -388,12 +435,14 @@ class KILN_API ExpandDims : public UnaryPrimitive {
  private:
   std::vector<int> axes_;  // sorted positions in the output
 };
+KILN_REGISTER_PRIMITIVE(ExpandDims)
 
 /** Removes size-1 axes (a view). */
 class KILN_API Squeeze : public UnaryPrimitive {
  public:
   Squeeze(Stream stream, std::vector<int> axes) : UnaryPrimitive(stream), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Squeeze, axes_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Squeeze)
   bool is_equivalent(const Primitive& other) const override;
@@ -402,6 +451,7 @@ class KILN_API Squeeze : public UnaryPrimitive {
  private:
   std::vector<int> axes_;  // sorted positions in the input
 };
+KILN_REGISTER_PRIMITIVE(Squeeze)
 
 /** A view with explicit shape, strides and element offset. */
 class KILN_API AsStrided : public UnaryPrimitive {
@@ -410,6 +460,7 @@ class KILN_API AsStrided : public UnaryPrimitive {
       : UnaryPrimitive(stream), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(AsStrided)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
 
  private:
@@ -423,6 +474,7 @@ class KILN_API Concatenate : public UnaryPrimitive {
  public:
   Concatenate(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Concatenate, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Concatenate)
   bool is_equivalent(const Primitive& other) const override;
@@ -432,6 +484,7 @@ class KILN_API Concatenate : public UnaryPrimitive {
  private:
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(Concatenate)
 
 /** Splits along an axis at `indices` into several outputs (views of the input). */
 class KILN_API Split : public Primitive {
@@ -439,6 +492,7 @@ class KILN_API Split : public Primitive {
   Split(Stream stream, std::vector<int> indices, int axis)
       : Primitive(stream), indices_(std::move(indices)), axis_(axis) {}
   KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_STATE(Split, indices_, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Split)
   bool is_equivalent(const Primitive& other) const override;
@@ -448,6 +502,7 @@ class KILN_API Split : public Primitive {
   std::vector<int> indices_;
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(Split)
 
 // ---- linear algebra ----
 /** Batched matrix product of (..., M, K) and (..., K, N) with equal batch shapes. */
@@ -455,11 +510,13 @@ class KILN_API Matmul : public UnaryPrimitive {
  public:
   explicit Matmul(Stream stream) : UnaryPrimitive(stream) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_STATE(Matmul)
   KILN_PRIMITIVE_TRANSFORMS
   KILN_PRIMITIVE_NAME(Matmul)
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
+KILN_REGISTER_PRIMITIVE(Matmul)
 
 // ---- sort_scan ----
 /** Sorts along one axis (NaN last, complex lexicographic); the output is row-major. */
@@ -468,6 +525,7 @@ class KILN_API Sort : public UnaryPrimitive {
   Sort(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Sort)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     return typeid(other) == typeid(*this) && static_cast<const Sort&>(other).axis_ == axis_;
   }
@@ -484,6 +542,7 @@ class KILN_API ArgSort : public UnaryPrimitive {
   ArgSort(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(ArgSort)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     return typeid(other) == typeid(*this) && static_cast<const ArgSort&>(other).axis_ == axis_;
   }
@@ -501,6 +560,7 @@ class KILN_API Partition : public UnaryPrimitive {
   Partition(Stream stream, int kth, int axis) : UnaryPrimitive(stream), kth_(kth), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Partition)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const Partition&>(other);
@@ -521,6 +581,7 @@ class KILN_API ArgPartition : public UnaryPrimitive {
   ArgPartition(Stream stream, int kth, int axis) : UnaryPrimitive(stream), kth_(kth), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(ArgPartition)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const ArgPartition&>(other);
@@ -543,6 +604,7 @@ class KILN_API Scan : public UnaryPrimitive {
   Scan(Stream stream, ScanType type, int axis, bool reverse, bool inclusive)
       : UnaryPrimitive(stream), type_(type), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   const char* name() const override {
     switch (type_) {
       case Sum: return "CumSum";
@@ -580,6 +642,7 @@ class KILN_API Gather : public UnaryPrimitive {
       : UnaryPrimitive(stream), axes_(std::move(axes)), slice_sizes_(std::move(slice_sizes)) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Gather)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
   const std::vector<int>& axes() const { return axes_; }
@@ -600,6 +663,7 @@ class KILN_API Scatter : public UnaryPrimitive {
   Scatter(Stream stream, ReduceType reduce, std::vector<int> axes)
       : UnaryPrimitive(stream), reduce_(reduce), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_TRANSFORMS
   const char* name() const override;
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
@@ -619,6 +683,7 @@ class KILN_API SliceUpdate : public UnaryPrimitive {
       : UnaryPrimitive(stream), start_(std::move(start)), stop_(std::move(stop)), strides_(std::move(strides)) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(SliceUpdate)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
 
@@ -634,6 +699,7 @@ class KILN_API Inverse : public UnaryPrimitive {
   Inverse(Stream stream, bool tri, bool upper) : UnaryPrimitive(stream), tri_(tri), upper_(upper) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Inverse)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
 
@@ -648,6 +714,7 @@ class KILN_API Cholesky : public UnaryPrimitive {
   Cholesky(Stream stream, bool upper) : UnaryPrimitive(stream), upper_(upper) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Cholesky)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
 
@@ -663,6 +730,7 @@ class KILN_API LUF : public Primitive {
   explicit LUF(Stream stream) : Primitive(stream) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(LUF)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
@@ -673,6 +741,7 @@ class KILN_API QRF : public Primitive {
   explicit QRF(Stream stream) : Primitive(stream) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(QRF)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
@@ -684,6 +753,7 @@ class KILN_API SVD : public Primitive {
   SVD(Stream stream, bool compute_uv) : Primitive(stream), compute_uv_(compute_uv) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(SVD)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
@@ -699,6 +769,7 @@ class KILN_API Eigh : public Primitive {
       : Primitive(stream), uplo_(uplo), compute_vectors_(compute_vectors) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(Eigh)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
@@ -714,6 +785,7 @@ class KILN_API Eig : public Primitive {
   Eig(Stream stream, bool compute_vectors) : Primitive(stream), compute_vectors_(compute_vectors) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(Eig)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
@@ -731,6 +803,7 @@ class KILN_API RandomBits : public UnaryPrimitive {
   RandomBits(Stream stream, Shape shape, int width) : UnaryPrimitive(stream), shape_(std::move(shape)), width_(width) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(RandomBits)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const RandomBits&>(other);
@@ -764,6 +837,7 @@ class KILN_API Convolution : public UnaryPrimitive {
         flip_(flip) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Convolution)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const Convolution&>(other);
@@ -790,6 +864,7 @@ class KILN_API FFT : public UnaryPrimitive {
       : UnaryPrimitive(stream), axes_(std::move(axes)), inverse_(inverse), real_(real), n_last_(n_last) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(FFT)
+  KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const FFT&>(other);

@@ -128,7 +128,7 @@ struct CompiledFunction {
         restore_state(state_in, state);
         throw;
       }
-      auto outs = tree_arrays(result, true, "compile");
+      auto outs = tree_arrays(result, false, "compile");  // other leaves are returned as they are, as MLX
       out_structure = result;
       if (!state_out.is_none()) {
         auto so = tree_arrays(state_out, false, "compile");

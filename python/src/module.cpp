@@ -8,6 +8,7 @@ void init_fft(nb::module_& m);
 void init_conv(nb::module_& m);
 void init_misc(nb::module_& m);
 void init_compile(nb::module_& m);
+void init_export(nb::module_& m);
 
 NB_MODULE(core, m) {
   m.doc() = "kiln: lazy, differentiable arrays with MLX's API.";
@@ -25,6 +26,7 @@ NB_MODULE(core, m) {
   init_misc(m);
   init_transforms(m);
   init_compile(m);
+  init_export(m);
   init_memory(m);
   init_indexing(m);
 }

@@ -17,6 +17,20 @@ using OptKey = std::optional<array>;
 
 array as_array(nb::handle h) { return to_array(h); }
 
+// The global key state Python sees: the list `kiln.core.random.state` holding one key array.
+// Functions given no key split it with ordinary graph ops (the first half becomes the new state,
+// the second is used), so `compile(..., inputs=mx.random.state, outputs=mx.random.state)`
+// carries the state through compiled functions.
+nb::handle g_state;  // borrowed: the module attribute owns the list
+
+OptKey draw(const OptKey& key) {
+  if (key) return key;
+  array k = nb::cast<array>(g_state[0]);
+  array halves = random::split(k, 2);
+  g_state[0] = nb::cast(reshape(slice(halves, {0, 0}, {1, 2}), {2}));
+  return reshape(slice(halves, {1, 0}, {2, 2}), {2});
+}
+
 #define KILN_KEY_DOC "    key (array, optional): A PRNG key; by default the global key state is advanced.\n"
 
 }  // namespace
@@ -26,13 +40,22 @@ void init_random(nb::module_& parent) {
       "random",
       "Random number generation with splittable Threefry-2x32 keys: the same key gives the same "
       "numbers on every device. Functions given no key use (and advance) a global key state.");
+  nb::list state;
+  state.append(nb::cast(random::next_key()));  // seeded from the clock, as the C++ state
+  m.attr("state") = state;
+  g_state = m.attr("state");
 
   m.def(
       "key", [](uint64_t seed) { return random::key(seed); }, "seed"_a,
       "A PRNG key from a seed.\n\nArgs:\n    seed (int): A non-negative seed below 2**64.\n\n"
       "Returns:\n    array: A uint32 array of shape ``(2,)``.");
   m.def(
-      "seed", [](uint64_t seed) { random::seed(seed); }, "seed"_a,
+      "seed",
+      [](uint64_t seed) {
+        random::seed(seed);
+        g_state[0] = nb::cast(random::key(seed));
+      },
+      "seed"_a,
       "Seeds the global PRNG key state.\n\nArgs:\n    seed (int): A non-negative seed below 2**64.");
   m.def(
       "split", [](const array& key, int num, StreamOrDevice s) { return random::split(key, num, s); }, "key"_a,
@@ -42,7 +65,7 @@ void init_random(nb::module_& parent) {
   m.def(
       "bits",
       [](const Shape& shape, int width, const OptKey& key, StreamOrDevice s) {
-        return random::bits(shape, width, key, s);
+        return random::bits(shape, width, draw(key), s);
       },
       "shape"_a = Shape{}, "width"_a = 4, "key"_a = nb::none(), "stream"_a = nb::none(),
       "Raw random bits.\n\nArgs:\n    shape (Sequence[int]): Output shape.\n    width (int): Bytes per "
@@ -51,7 +74,7 @@ void init_random(nb::module_& parent) {
       "uniform",
       [](ScalarOrArray low, ScalarOrArray high, const Shape& shape, std::optional<Dtype> dtype, const OptKey& key,
          StreamOrDevice s) {
-        return random::uniform(as_array(low.h), as_array(high.h), shape, dtype.value_or(float32), key, s);
+        return random::uniform(as_array(low.h), as_array(high.h), shape, dtype.value_or(float32), draw(key), s);
       },
       "low"_a = 0, "high"_a = 1, "shape"_a = Shape{}, "dtype"_a = nb::none(), "key"_a = nb::none(),
       "stream"_a = nb::none(),
@@ -69,7 +92,7 @@ void init_random(nb::module_& parent) {
         std::optional<array> l, sc;
         if (loc && !loc->h.is_none()) l = as_array(loc->h);
         if (scale && !scale->h.is_none()) sc = as_array(scale->h);
-        return random::normal(shape, dtype.value_or(float32), l, sc, key, s);
+        return random::normal(shape, dtype.value_or(float32), l, sc, draw(key), s);
       },
       "shape"_a = Shape{}, "dtype"_a = nb::none(), "loc"_a = nb::none(), "scale"_a = nb::none(), "key"_a = nb::none(),
       "stream"_a = nb::none(),
@@ -84,7 +107,7 @@ void init_random(nb::module_& parent) {
       "randint",
       [](ScalarOrArray low, ScalarOrArray high, const Shape& shape, std::optional<Dtype> dtype, const OptKey& key,
          StreamOrDevice s) {
-        return random::randint(as_array(low.h), as_array(high.h), shape, dtype.value_or(int32), key, s);
+        return random::randint(as_array(low.h), as_array(high.h), shape, dtype.value_or(int32), draw(key), s);
       },
       "low"_a, "high"_a, "shape"_a = Shape{}, "dtype"_a = nb::none(), "key"_a = nb::none(), "stream"_a = nb::none(),
       nb::sig("def randint(low: scalar | array, high: scalar | array, shape: Sequence[int] = [], dtype: Dtype | "
@@ -96,7 +119,7 @@ void init_random(nb::module_& parent) {
       "bernoulli",
       [](ScalarOrArray p, std::optional<Shape> shape, const OptKey& key, StreamOrDevice s) {
         array pa = as_array(p.h);
-        return shape ? random::bernoulli(pa, *shape, key, s) : random::bernoulli(pa, key, s);
+        return shape ? random::bernoulli(pa, *shape, draw(key), s) : random::bernoulli(pa, draw(key), s);
       },
       "p"_a = 0.5, "shape"_a = nb::none(), "key"_a = nb::none(), "stream"_a = nb::none(),
       nb::sig("def bernoulli(p: scalar | array = 0.5, shape: Sequence[int] | None = None, key: array | None = "
@@ -110,7 +133,7 @@ void init_random(nb::module_& parent) {
          const OptKey& key, StreamOrDevice s) {
         array lo = as_array(lower.h), hi = as_array(upper.h);
         Dtype t = dtype.value_or(float32);
-        return shape ? random::truncated_normal(lo, hi, *shape, t, key, s) : random::truncated_normal(lo, hi, t, key, s);
+        return shape ? random::truncated_normal(lo, hi, *shape, t, draw(key), s) : random::truncated_normal(lo, hi, t, draw(key), s);
       },
       "lower"_a, "upper"_a, "shape"_a = nb::none(), "dtype"_a = nb::none(), "key"_a = nb::none(),
       "stream"_a = nb::none(),
@@ -124,7 +147,7 @@ void init_random(nb::module_& parent) {
   m.def(
       "gumbel",
       [](const Shape& shape, std::optional<Dtype> dtype, const OptKey& key, StreamOrDevice s) {
-        return random::gumbel(shape, dtype.value_or(float32), key, s);
+        return random::gumbel(shape, dtype.value_or(float32), draw(key), s);
       },
       "shape"_a = Shape{}, "dtype"_a = nb::none(), "key"_a = nb::none(), "stream"_a = nb::none(),
       nb::sig("def gumbel(shape: Sequence[int] = [], dtype: Dtype | None = float32, key: array | None = None, "
@@ -134,7 +157,7 @@ void init_random(nb::module_& parent) {
   m.def(
       "laplace",
       [](const Shape& shape, std::optional<Dtype> dtype, double loc, double scale, const OptKey& key,
-         StreamOrDevice s) { return random::laplace(shape, dtype.value_or(float32), loc, scale, key, s); },
+         StreamOrDevice s) { return random::laplace(shape, dtype.value_or(float32), loc, scale, draw(key), s); },
       "shape"_a = Shape{}, "dtype"_a = nb::none(), "loc"_a = 0.0, "scale"_a = 1.0, "key"_a = nb::none(),
       "stream"_a = nb::none(),
       nb::sig("def laplace(shape: Sequence[int] = [], dtype: Dtype | None = float32, loc: float = 0.0, "
@@ -148,9 +171,9 @@ void init_random(nb::module_& parent) {
         if (shape && num_samples) {
           throw std::invalid_argument("[categorical] At most one of shape or num_samples can be specified.");
         }
-        if (shape) return random::categorical(logits, axis, *shape, key, s);
-        if (num_samples) return random::categorical_num_samples(logits, axis, *num_samples, key, s);
-        return random::categorical(logits, axis, key, s);
+        if (shape) return random::categorical(logits, axis, *shape, draw(key), s);
+        if (num_samples) return random::categorical_num_samples(logits, axis, *num_samples, draw(key), s);
+        return random::categorical(logits, axis, draw(key), s);
       },
       "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(), "key"_a = nb::none(),
       "stream"_a = nb::none(),
@@ -162,7 +185,7 @@ void init_random(nb::module_& parent) {
   m.def(
       "multivariate_normal",
       [](const array& mean, const array& cov, const Shape& shape, std::optional<Dtype> dtype, const OptKey& key,
-         StreamOrDevice s) { return random::multivariate_normal(mean, cov, shape, dtype.value_or(float32), key, s); },
+         StreamOrDevice s) { return random::multivariate_normal(mean, cov, shape, dtype.value_or(float32), draw(key), s); },
       "mean"_a, "cov"_a, "shape"_a = Shape{}, "dtype"_a = nb::none(), "key"_a = nb::none(), "stream"_a = nb::none(),
       nb::sig("def multivariate_normal(mean: array, cov: array, shape: Sequence[int] = [], dtype: Dtype | None = "
               "float32, key: array | None = None, stream: Stream | Device | None = None) -> array"),
@@ -173,8 +196,8 @@ void init_random(nb::module_& parent) {
   m.def(
       "permutation",
       [](nb::handle x, int axis, const OptKey& key, StreamOrDevice s) {
-        if (PyLong_Check(x.ptr())) return random::permutation(nb::cast<int>(x), key, s);
-        return random::permutation(as_array(x), axis, key, s);
+        if (PyLong_Check(x.ptr())) return random::permutation(nb::cast<int>(x), draw(key), s);
+        return random::permutation(as_array(x), axis, draw(key), s);
       },
       "x"_a, "axis"_a = 0, "key"_a = nb::none(), "stream"_a = nb::none(),
       nb::sig("def permutation(x: int | array, axis: int = 0, key: array | None = None, stream: Stream | Device | "

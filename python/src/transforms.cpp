@@ -54,6 +54,7 @@ GradSpec grad_spec(nb::handle argnums, nb::handle argnames, const char* who) {
     spec.single = true;
   } else {
     spec.argnums = nb::cast<std::vector<int>>(argnums);
+    spec.single = spec.argnums.size() == 1;  // MLX returns a one-element sequence's gradient bare
   }
   for (int a : spec.argnums) {
     if (a < 0) {

@@ -29,7 +29,7 @@ def test_grad_argnums_sequence_and_int():
     close(gx, np.cos(X) * Y)
     close(gy, np.sin(X))
     close(mx.grad(f, argnums=1)(mx.array(X), mx.array(Y)), np.sin(X))
-    (only,) = mx.grad(f, argnums=(1,))(mx.array(X), mx.array(Y))
+    only = mx.grad(f, argnums=(1,))(mx.array(X), mx.array(Y))  # bare, as MLX returns it
     close(only, np.sin(X))
 
 
@@ -197,7 +197,7 @@ def test_checkpoint_gives_the_same_gradient():
 @pytest.mark.parametrize(
     "fn, args, message",
     [
-        (lambda x: x * 2, (X,), "scalar"),
+        (lambda x: x * 2, (X,), "scalar|shape"),
         (lambda x: 3, (X,), "scalar"),
         (lambda x: (x, x), (X,), "scalar"),
     ],

@@ -81,12 +81,12 @@ std::string element_function(const Compiled& c) {
   for (size_t k = 0; k < c.externals().size(); ++k) {
     const array& e = c.externals()[k];
     os << (k ? ", " : "") << storage_type(e.dtype()) << " x" << k;
-    name[e.id()] = "x" + std::to_string(k);
+    name[e.id()] = std::string(1, 'x').append(std::to_string(k));
   }
   os << ") {\n";
   int v = 0;
   for (auto& m : c.members()) {
-    std::string var = "v" + std::to_string(v++);
+    std::string var = std::string(1, 'v').append(std::to_string(v++));
     std::string out_t = storage_type(m.dtype());
     auto& p = m.primitive();
     const auto& ins = m.inputs();
