@@ -737,6 +737,76 @@ class KILN_API FFT : public UnaryPrimitive {
   int n_last_;
 };
 
+// ---- contractions ----
+/** Walsh-Hadamard transform along the last axis of a float array, n = m * 2^k with m in
+ *  {1, 12, 20, 28}: y = scale * kron(H_m, H_2^k) @ x for each row x. */
+class KILN_API Hadamard : public UnaryPrimitive {
+ public:
+  Hadamard(Stream stream, double scale) : UnaryPrimitive(stream), scale_(scale) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Hadamard)
+  bool is_equivalent(const Primitive& other) const override {
+    return typeid(other) == typeid(*this) && static_cast<const Hadamard&>(other).scale_ == scale_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+
+ private:
+  double scale_;
+};
+
+/** Inputs a (..., M, K), b (..., K, N) of one float dtype and integer indices lhs, rhs of one
+ *  shape I: out[i] = a[lhs[i]] @ b[rhs[i]] (flat indices into the batch dims), shape I + (M, N). */
+class KILN_API GatherMM : public UnaryPrimitive {
+ public:
+  explicit GatherMM(Stream stream) : UnaryPrimitive(stream) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(GatherMM)
+  bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override {
+    Shape sh = inputs[2].shape();
+    sh.push_back(inputs[0].shape(-2));
+    sh.push_back(inputs[1].shape(-1));
+    return {sh};
+  }
+};
+
+// ---- api_misc ----
+/** The input's bytes read as another dtype (shares the buffer when the input is row-major). */
+class KILN_API View : public UnaryPrimitive {
+ public:
+  View(Stream stream, Dtype dtype) : UnaryPrimitive(stream), dtype_(dtype) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(View)
+  bool is_equivalent(const Primitive& other) const override;
+
+ private:
+  Dtype dtype_;
+};
+
+/** Outputs that share the buffers of the first inputs; the other inputs are only dependencies. */
+class KILN_API Depends : public Primitive {
+ public:
+  explicit Depends(Stream stream) : Primitive(stream) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(Depends)
+};
+
+/** Float to e4m3 float8 bits (uint8), nearest-even, saturating at +-448 (NaN included). */
+KILN_ELEMENTWISE_PRIMITIVE(ToFP8)
+/** e4m3 float8 bits (uint8) to the output's float dtype. */
+KILN_ELEMENTWISE_PRIMITIVE(FromFP8)
+
+// ---- fft/perf ----
+/** Solution X of A X = B for each square matrix A (..., N, N) and B (..., N, K) of the same
+ *  batch shape, by LU factorization with partial pivoting (LAPACK gesv). */
+class KILN_API Solve : public UnaryPrimitive {
+ public:
+  explicit Solve(Stream stream) : UnaryPrimitive(stream) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Solve)
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[1].shape()}; }
+};
+
 #undef KILN_ELEMENTWISE_PRIMITIVE
 
 }  // namespace kiln

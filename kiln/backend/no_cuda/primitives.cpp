@@ -118,5 +118,12 @@ NO_GPU_MULTI(Eig)
 NO_GPU(RandomBits)
 NO_GPU(Convolution)
 NO_GPU(FFT)
+NO_GPU(Hadamard)
+NO_GPU(GatherMM)
+NO_GPU(View)
+NO_GPU_MULTI(Depends)
+NO_GPU(ToFP8)
+NO_GPU(FromFP8)
+NO_GPU(Solve)
 
 }  // namespace kiln
