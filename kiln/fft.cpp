@@ -74,11 +74,6 @@ array fft_impl(const array& a, Shape n, std::vector<int> axes, bool real, bool i
   std::vector<int> prim_axes(axes.begin(), axes.end() - (real ? 1 : 0));
   std::sort(prim_axes.begin(), prim_axes.end());
   if (real) prim_axes.push_back(axes.back());
-  auto p = std::make_shared<FFT>(st, prim_axes, inverse, real, real ? n.back() : 0);
-  Shape out_shape = p->output_shapes({x})[0];
-  Dtype out_dtype = real && inverse ? float32 : complex64;
-  array out(out_shape, out_dtype, p, {x});
-
   double total = 1;
   for (auto v : n) total *= v;
   double scale = 1;
@@ -87,8 +82,13 @@ array fft_impl(const array& a, Shape n, std::vector<int> axes, bool real, bool i
   } else if ((norm == FFTNorm::Backward) == inverse) {
     scale = 1.0 / total;
   }
-  if (scale != 1) out = multiply(out, array(static_cast<float>(scale)), st);
-  return out;
+  // The scale is applied by the kernel as it writes its output (no separate multiply pass);
+  // rounded to float as the multiply by a float32 scalar did.
+  auto p = std::make_shared<FFT>(st, prim_axes, inverse, real, real ? n.back() : 0,
+                                 static_cast<double>(static_cast<float>(scale)));
+  Shape out_shape = p->output_shapes({x})[0];
+  Dtype out_dtype = real && inverse ? float32 : complex64;
+  return array(out_shape, out_dtype, p, {x});
 }
 
 // The full lengths of `axes`, the last one from the half spectrum for inverse real transforms.

@@ -713,17 +713,18 @@ class KILN_API Convolution : public UnaryPrimitive {
 /** Unnormalized DFT over `axes` (sorted, unique) of a row-major view of the input, any length.
  *  Complex: complex64 in and out, same shape (`inverse`: exponent sign +). `real` and not
  *  `inverse`: float32 in, complex64 out with the last of `axes` cut to n / 2 + 1. `real` and
- *  `inverse`: complex64 in (last axis n / 2 + 1) and float32 out with `n_last` points there. */
+ *  `inverse`: complex64 in (last axis n / 2 + 1) and float32 out with `n_last` points there.
+ *  The result is multiplied by `scale` (the norm's 1/n or 1/sqrt(n), folded into the output pass). */
 class KILN_API FFT : public UnaryPrimitive {
  public:
-  FFT(Stream stream, std::vector<int> axes, bool inverse, bool real, int n_last = 0)
-      : UnaryPrimitive(stream), axes_(std::move(axes)), inverse_(inverse), real_(real), n_last_(n_last) {}
+  FFT(Stream stream, std::vector<int> axes, bool inverse, bool real, int n_last = 0, double scale = 1.0)
+      : UnaryPrimitive(stream), axes_(std::move(axes)), inverse_(inverse), real_(real), n_last_(n_last), scale_(scale) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(FFT)
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const FFT&>(other);
-    return o.axes_ == axes_ && o.inverse_ == inverse_ && o.real_ == real_ && o.n_last_ == n_last_;
+    return o.axes_ == axes_ && o.inverse_ == inverse_ && o.real_ == real_ && o.n_last_ == n_last_ && o.scale_ == scale_;
   }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override {
     Shape sh = inputs[0].shape();
@@ -735,6 +736,7 @@ class KILN_API FFT : public UnaryPrimitive {
   std::vector<int> axes_;
   bool inverse_, real_;
   int n_last_;
+  double scale_;
 };
 
 // ---- contractions ----

@@ -308,10 +308,17 @@ void for_blocks(int64_t rows, int64_t line_pts, const Plan& plan, F f) {
   });
 }
 
-// In-place complex transform of `data` (row-major `shape`) along `axis`.
-void transform_axis(complex64_t* data, const Shape& shape, int axis, bool inverse) {
+// In-place complex transform of `data` (row-major `shape`) along `axis`, times `scale`.
+void transform_axis(complex64_t* data, const Shape& shape, int axis, bool inverse, real_t scale = 1) {
   Rows rows(shape, axis);
-  if (rows.count == 0 || rows.len <= 1) return;
+  if (rows.count == 0) return;
+  if (rows.len <= 1) {
+    if (scale != 1) {
+      int64_t total = rows.count * rows.len;
+      for (int64_t i = 0; i < total; ++i) data[i] = complex64_t(scale * cd(data[i]));
+    }
+    return;
+  }
   int64_t n = rows.len, inner = rows.inner;
   auto plan = get_plan(n, inverse);
   for_blocks(rows.count, n, *plan, [&](int64_t r0, int64_t B, cd* line, cd* scratch) {
@@ -322,7 +329,11 @@ void transform_axis(complex64_t* data, const Shape& shape, int axis, bool invers
     line = plan->run(line, scratch, B);
     for (int64_t q = 0; q < B; ++q) {
       complex64_t* p = data + rows.start(r0 + q);
-      for (int64_t t = 0; t < n; ++t) p[t * inner] = complex64_t(line[q + B * t]);
+      if (scale == 1) {
+        for (int64_t t = 0; t < n; ++t) p[t * inner] = complex64_t(line[q + B * t]);
+      } else {
+        for (int64_t t = 0; t < n; ++t) p[t * inner] = complex64_t(scale * line[q + B * t]);
+      }
     }
   });
 }
@@ -344,9 +355,12 @@ void FFT::eval_cpu(const std::vector<array>& inputs, array& out) {
   const Shape& in_shape = in.shape();
   const Shape& out_shape = out.shape();
 
+  const real_t scale = static_cast<real_t>(scale_);
   if (!real_) {
     cpu::copy_into(in, out);
-    for (int ax : axes_) transform_axis(out.data<complex64_t>(), out_shape, ax, inverse_);
+    for (size_t i = 0; i < axes_.size(); ++i) {
+      transform_axis(out.data<complex64_t>(), out_shape, axes_[i], inverse_, i + 1 == axes_.size() ? scale : 1);
+    }
     return;
   }
   // The input if row-major, else a row-major copy; always a copy where the inverse real path
@@ -378,14 +392,15 @@ void FFT::eval_cpu(const std::vector<array>& inputs, array& out) {
       for (int64_t q = 0; q < B; ++q) {
         complex64_t* p = o + ro.start(r0 + q);
         if (!even) {
-          for (int64_t k = 0; k < h; ++k) p[k * os] = complex64_t(line[q + B * k]);
+          for (int64_t k = 0; k < h; ++k) p[k * os] = complex64_t(scale * line[q + B * k]);
           continue;
         }
         // Z = E + i O (E, O the spectra of the even and odd samples); X[k] = E[k] + w^k O[k].
         int64_t hn = n / 2;
+        const real_t half = real_t(0.5) * scale;
         for (int64_t k = 0; k < h; ++k) {
           cd z = line[q + B * (k == hn ? 0 : k)], zc = std::conj(line[q + B * (k == 0 ? 0 : hn - k)]);
-          cd e = real_t(0.5) * (z + zc), od = real_t(0.5) * (z - zc);
+          cd e = half * (z + zc), od = half * (z - zc);
           p[k * os] = complex64_t(e + mul(w[k], cd(od.imag(), -od.real())));
         }
       }
@@ -429,11 +444,11 @@ void FFT::eval_cpu(const std::vector<array>& inputs, array& out) {
       float* p = o + ro.start(r0 + q);
       if (even) {
         for (int64_t t = 0; t < n / 2; ++t) {
-          p[2 * t * os] = static_cast<float>(line[q + B * t].real());
-          p[(2 * t + 1) * os] = static_cast<float>(line[q + B * t].imag());
+          p[2 * t * os] = static_cast<float>(scale * line[q + B * t].real());
+          p[(2 * t + 1) * os] = static_cast<float>(scale * line[q + B * t].imag());
         }
       } else {
-        for (int64_t t = 0; t < n; ++t) p[t * os] = static_cast<float>(line[q + B * t].real());
+        for (int64_t t = 0; t < n; ++t) p[t * os] = static_cast<float>(scale * line[q + B * t].real());
       }
     }
   });

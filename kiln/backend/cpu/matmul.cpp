@@ -145,8 +145,43 @@ void for_each_gemm(const Operand& A, const Operand& B, const Shape& batch, int64
   }
 }
 
+// (..., 1, K) @ (..., K, 1): a batch of dot products (einsum's "bi,bi->b"). One BLAS dot per
+// batch element, spread over kiln's threads, instead of a GEMM call per 1x1 result. Takes
+// any positive strides along K; returns false (use the GEMM path) otherwise.
+template <typename T>
+bool batched_dot(const array& a, const array& b, array& out, int64_t K) {
+  if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, double>) {
+    return false;
+  } else {
+    int nd = a.ndim();
+    int64_t sa = K == 1 ? 1 : a.strides(nd - 1), sb = K == 1 ? 1 : b.strides(nd - 2);
+    if (sa <= 0 || sb <= 0 || sa > INT_MAX || sb > INT_MAX) return false;
+    Shape batch(out.shape().begin(), out.shape().end() - 2);
+    Strides a_bs(a.strides().begin(), a.strides().end() - 2), b_bs(b.strides().begin(), b.strides().end() - 2);
+    auto [bshape, bstrides] = collapse_contiguous_dims(batch, {a_bs, b_bs});
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* pc = out.data<T>();
+    int64_t nbatch = static_cast<int64_t>(out.size());
+    cpu::parallel_for(nbatch, std::max<int64_t>(1, cpu::kElementwiseGrain / K), [&](int64_t begin, int64_t end) {
+      StridedIterator ai(bshape, bstrides[0]), bi(bshape, bstrides[1]);
+      ai.seek(begin);
+      bi.seek(begin);
+      for (int64_t i = begin; i < end; ++i, ai.step(), bi.step()) {
+        if constexpr (std::is_same_v<T, float>) {
+          pc[i] = cblas_sdot(static_cast<int>(K), pa + ai.loc(), static_cast<int>(sa), pb + bi.loc(), static_cast<int>(sb));
+        } else {
+          pc[i] = cblas_ddot(static_cast<int>(K), pa + ai.loc(), static_cast<int>(sa), pb + bi.loc(), static_cast<int>(sb));
+        }
+      }
+    });
+    return true;
+  }
+}
+
 template <typename T>
 void matmul_blas(const array& a, const array& b, array& out, int64_t M, int64_t N, int64_t K) {
+  if (M == 1 && N == 1 && out.size() > 1 && batched_dot<T>(a, b, out, K)) return;
   Operand A = prepare(a), B = prepare(b);
   Shape batch(out.shape().begin(), out.shape().end() - 2);
   int64_t lda;
