@@ -8,7 +8,8 @@
 Sections: elementwise (add, multiply, exp, tanh on 16M float32), reduce (sum over all / axis 0 /
 axis 1 of 4096x4096 float32), matmul (float32, 256..4096), half (bfloat16 and float16 matmul
 against kiln's own float32 at the same sizes; NumPy has no bfloat16 GEMM), overhead (µs per op
-for 1000 tiny ops evaluated one at a time, and as one chain evaluated once).
+for 1000 tiny ops evaluated one at a time, and as one chain evaluated once), contractions
+(gather_mm picking one of 8 expert matrices per token row, against a NumPy loop).
 
 Each figure is the median of several timed runs after warm-up runs (time.perf_counter); kiln
 and MLX results are forced with eval. Ratios are time ratios: kiln/numpy < 1 means kiln is
@@ -302,6 +303,31 @@ def section_overhead(cfg):
     table.print()
 
 
+def section_contractions(cfg):
+    """gather_mm as a mixture-of-experts layer: each of T token rows (1 x D) times the D x F
+    matrix of the expert its index picks, against a NumPy loop of the same products."""
+    table = Table("gather_mm float32: T tokens (1 x D) @ one of 8 experts (D x F)")
+    rng = np.random.default_rng(0)
+    for t_rows, d in cfg.gather_sizes:
+        x = rng.standard_normal((t_rows, 1, d), dtype=np.float32)
+        w = rng.standard_normal((8, d, d), dtype=np.float32)
+        idx = rng.integers(0, 8, t_rows).astype(np.uint32)
+        want = np.stack([x[i] @ w[idx[i]] for i in range(t_rows)])
+        times = {"numpy": timeit(lambda: [x[i] @ w[idx[i]] for i in range(t_rows)], cfg.warmup, cfg.repeat, cfg.budget)}
+        for label, mod in _lazy_backends():
+            xm, wm, im = mod.array(x), mod.array(w), mod.array(idx)
+
+            def run(mod=mod, xm=xm, wm=wm, im=im):
+                y = mod.gather_mm(xm, wm, None, im)
+                mod.eval(y)
+                return y
+
+            np.testing.assert_allclose(np.array(run()), want, rtol=1e-3, atol=1e-3)
+            times[label] = timeit(run, cfg.warmup, cfg.repeat, cfg.budget)
+        table.add(f"T={t_rows} D=F={d}", **times)
+    table.print()
+
+
 def _lazy_backends():
     if HAVE_KILN:
         yield "kiln", kiln
@@ -315,6 +341,7 @@ SECTIONS = {
     "matmul": section_matmul,
     "half": section_half,
     "overhead": section_overhead,
+    "contractions": section_contractions,
 }
 
 
@@ -328,10 +355,12 @@ def main():
     if cfg.quick:
         SETTLE_S = 0.02
         cfg.elem_n, cfg.red_n, cfg.mm_sizes, cfg.n_ops = 1 << 20, 1024, [256, 512], 200
+        cfg.gather_sizes = [(64, 256)]
         cfg.warmup, cfg.repeat, cfg.budget = 1, 3, 0.5
         cfg.cap = cfg.cap or 1.0
     else:
         cfg.elem_n, cfg.red_n, cfg.mm_sizes, cfg.n_ops = 1 << 24, 4096, [256, 512, 1024, 2048, 4096], 1000
+        cfg.gather_sizes = [(64, 1024), (512, 1024), (512, 2048)]
         cfg.warmup, cfg.repeat, cfg.budget = 2, 7, 2.0
         cfg.cap = cfg.cap or 8.0
 

@@ -74,11 +74,6 @@ array fft_impl(const array& a, Shape n, std::vector<int> axes, bool real, bool i
   std::vector<int> prim_axes(axes.begin(), axes.end() - (real ? 1 : 0));
   std::sort(prim_axes.begin(), prim_axes.end());
   if (real) prim_axes.push_back(axes.back());
-  auto p = std::make_shared<FFT>(st, prim_axes, inverse, real, real ? n.back() : 0);
-  Shape out_shape = p->output_shapes({x})[0];
-  Dtype out_dtype = real && inverse ? float32 : complex64;
-  array out(out_shape, out_dtype, p, {x});
-
   double total = 1;
   for (auto v : n) total *= v;
   double scale = 1;
@@ -87,8 +82,13 @@ array fft_impl(const array& a, Shape n, std::vector<int> axes, bool real, bool i
   } else if ((norm == FFTNorm::Backward) == inverse) {
     scale = 1.0 / total;
   }
-  if (scale != 1) out = multiply(out, array(static_cast<float>(scale)), st);
-  return out;
+  // The scale is applied by the kernel as it writes its output (no separate multiply pass);
+  // rounded to float as the multiply by a float32 scalar did.
+  auto p = std::make_shared<FFT>(st, prim_axes, inverse, real, real ? n.back() : 0,
+                                 static_cast<double>(static_cast<float>(scale)));
+  Shape out_shape = p->output_shapes({x})[0];
+  Dtype out_dtype = real && inverse ? float32 : complex64;
+  return array(out_shape, out_dtype, p, {x});
 }
 
 // The full lengths of `axes`, the last one from the half spectrum for inverse real transforms.
@@ -186,5 +186,127 @@ array ifftshift(const array& a, const std::vector<int>& axes, StreamOrDevice s) 
   return shift_impl(a, axes, true, "ifftshift", s);
 }
 array ifftshift(const array& a, StreamOrDevice s) { return shift_impl(a, all_axes(a), true, "ifftshift", s); }
+
+}  // namespace kiln::fft
+
+// ---------------------------------------------------------------- stft / istft
+
+namespace kiln::fft {
+
+namespace {
+
+// The analysis/synthesis window: `window` or ones(win_length), centred and zero-padded to n_fft.
+array frame_window(int n_fft, std::optional<int> win_length, const std::optional<array>& window, const char* op,
+                   StreamOrDevice s) {
+  if (n_fft <= 0) throw std::invalid_argument(str("[", op, "] n_fft must be positive."));
+  if (window && window->ndim() != 1) {
+    throw std::invalid_argument(str("[", op, "] window must be a one-dimensional array."));
+  }
+  int len = window ? window->shape(0) : win_length.value_or(n_fft);
+  if (len > n_fft || (win_length && *win_length > n_fft)) {
+    throw std::invalid_argument(str("[", op, "] window length must not exceed n_fft."));
+  }
+  array w = window ? astype(*window, float32, s) : ones({len}, float32, s);
+  int left = (n_fft - len) / 2;
+  return pad(w, {0}, {left}, {n_fft - len - left}, array(0.0f), "constant", s);
+}
+
+int hop_or_default(std::optional<int> hop, int n_fft, const char* op) {
+  int h = hop.value_or(n_fft / 4);
+  if (h <= 0) throw std::invalid_argument(str("[", op, "] hop_length must be positive."));
+  return h;
+}
+
+// Sum of the frames (..., F, n), frame f shifted by f * hop: (..., (F - 1) * hop + n). Each
+// frame is cut into r chunks of hop points; chunk c of every frame lands c blocks later.
+array overlap_add(const array& frames, int hop, StreamOrDevice s) {
+  int nd = frames.ndim(), F = frames.shape(-2), n = frames.shape(-1);
+  int r = (n + hop - 1) / hop;
+  array x = pad(frames, {nd - 1}, {0}, {r * hop - n}, array(0, frames.dtype()), "constant", s);
+  Shape split = x.shape();
+  split.back() = r;
+  split.push_back(hop);
+  x = reshape(x, split, s);  // (..., F, r, hop)
+  std::optional<array> acc;
+  for (int c = 0; c < r; ++c) {
+    Shape start(nd + 1, 0), stop = x.shape();
+    start[nd - 1] = c;
+    stop[nd - 1] = c + 1;
+    Shape chunk_shape = frames.shape();
+    chunk_shape.back() = hop;
+    array chunk = reshape(slice(x, start, stop, s), chunk_shape, s);  // (..., F, hop)
+    chunk = pad(chunk, {nd - 2}, {c}, {r - 1 - c}, array(0, frames.dtype()), "constant", s);
+    acc = acc ? add(*acc, chunk, s) : chunk;
+  }
+  Shape flat = frames.shape();
+  flat.pop_back();
+  flat.back() = (F + r - 1) * hop;
+  array out = reshape(*acc, flat, s);
+  Shape start(nd - 1, 0), stop = out.shape();
+  stop.back() = (F - 1) * hop + n;
+  return slice(out, start, stop, s);
+}
+
+// a[..., start:start + len] along the last axis, zero-padded where it runs past the end.
+array take_span(const array& a, int start, int len, StreamOrDevice s) {
+  int nd = a.ndim(), avail = std::clamp(a.shape(-1) - start, 0, len);
+  Shape lo(nd, 0), hi = a.shape();
+  lo.back() = start;
+  hi.back() = start + avail;
+  array out = slice(a, lo, hi, s);
+  if (avail == len) return out;
+  return pad(out, {nd - 1}, {0}, {len - avail}, array(0, a.dtype()), "constant", s);
+}
+
+}  // namespace
+
+array stft(const array& x, int n_fft, std::optional<int> hop_length, std::optional<int> win_length,
+           std::optional<array> window, bool center, const std::string& pad_mode, FFTNorm norm,
+           std::optional<bool> onesided, StreamOrDevice s) {
+  if (x.ndim() < 1) throw std::invalid_argument("[stft] Input must have at least one dimension.");
+  array w = frame_window(n_fft, win_length, window, "stft", s);
+  int hop = hop_or_default(hop_length, n_fft, "stft");
+  bool one = onesided.value_or(!is_complex(x.dtype()));
+  array y = is_complex(x.dtype()) ? x : astype(x, float32, s);
+  int nd = y.ndim();
+  if (center) y = pad(y, {nd - 1}, {n_fft / 2}, {n_fft / 2}, array(0, y.dtype()), pad_mode, s);
+  int T = y.shape(-1);
+  if (T < n_fft) throw std::invalid_argument("[stft] Input is too short for the given n_fft.");
+  int frames = 1 + (T - n_fft) / hop;
+  // Frames as a strided view of the row-major signal: (..., frames, n_fft).
+  y = copy(y, s);
+  Shape shape = y.shape();
+  shape.back() = frames;
+  shape.push_back(n_fft);
+  Strides strides(nd + 1, 1);
+  strides[nd - 1] = hop;
+  for (int i = nd - 2; i >= 0; --i) strides[i] = (i == nd - 2 ? T : strides[i + 1] * y.shape(i + 1));
+  array fr = multiply(as_strided(y, shape, strides, 0, s), w, s);
+  array spec = one ? rfft(fr, n_fft, -1, norm, s) : fft(fr, n_fft, -1, norm, s);
+  return swapaxes(spec, -1, -2, s);
+}
+
+array istft(const array& stft_matrix, std::optional<int> n_fft_opt, std::optional<int> hop_length,
+            std::optional<int> win_length, std::optional<array> window, bool center, FFTNorm norm,
+            std::optional<bool> onesided, std::optional<int> length, StreamOrDevice s) {
+  if (stft_matrix.ndim() < 2) {
+    throw std::invalid_argument("[istft] Input must have at least two dimensions (freq, frames).");
+  }
+  bool one = onesided.value_or(true);
+  int n_freq = stft_matrix.shape(-2);
+  int n_fft = n_fft_opt.value_or(one ? 2 * (n_freq - 1) : n_freq);
+  array w = frame_window(n_fft, win_length, window, "istft", s);
+  int hop = hop_or_default(hop_length, n_fft, "istft");
+  array fr = swapaxes(stft_matrix, -1, -2, s);  // (..., frames, n_freq)
+  fr = one ? irfft(fr, n_fft, -1, norm, s) : real(ifft(fr, n_fft, -1, norm, s), s);
+  int frames = fr.shape(-2);
+  array signal = overlap_add(multiply(fr, w, s), hop, s);
+  array env = overlap_add(broadcast_to(square(w, s), {frames, n_fft}, s), hop, s);
+  signal = where(greater(env, array(1e-11f), s), divide(signal, env, s), array(0.0f), s);
+  int start = center ? n_fft / 2 : 0;
+  int total = signal.shape(-1);
+  int len = length ? std::max(*length, 0) : std::max(total - 2 * start, 0);
+  return take_span(signal, start, len, s);
+}
 
 }  // namespace kiln::fft

@@ -3,6 +3,8 @@
 // complex64 (float32 for the inverse real transforms); inputs of other dtypes are converted.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "kiln/array.h"
@@ -88,6 +90,24 @@ KILN_API array irfft2(const array& a, const Shape& n, const std::vector<int>& ax
 /** Inverse of rfft2 over `axes` (default the last two). */
 KILN_API array irfft2(const array& a, const std::vector<int>& axes = {-2, -1}, FFTNorm norm = FFTNorm::Backward,
                       StreamOrDevice s = {});
+
+/** Short-time Fourier transform of the last axis: frames of `n_fft` points `hop_length` apart
+ *  (default n_fft / 4), times `window` (default ones(win_length), win_length defaulting to n_fft;
+ *  centred and zero-padded to n_fft), transformed. `center` pads n_fft / 2 points at both ends
+ *  (pad_mode "reflect", "constant" or "edge"). `onesided` (default: real input) keeps the
+ *  n_fft / 2 + 1 non-negative frequencies. Result (..., n_freq, n_frames), complex64. */
+KILN_API array stft(const array& x, int n_fft = 2048, std::optional<int> hop_length = std::nullopt,
+                    std::optional<int> win_length = std::nullopt, std::optional<array> window = std::nullopt,
+                    bool center = true, const std::string& pad_mode = "reflect", FFTNorm norm = FFTNorm::Backward,
+                    std::optional<bool> onesided = std::nullopt, StreamOrDevice s = {});
+/** Inverse of stft: the inverse transforms of the frames, windowed, overlap-added and divided by
+ *  the overlap-added squared window. n_fft defaults to 2 (n_freq - 1) (onesided) or n_freq;
+ *  `length` trims or zero-pads the result (float32, (..., samples)). */
+KILN_API array istft(const array& stft_matrix, std::optional<int> n_fft = std::nullopt,
+                     std::optional<int> hop_length = std::nullopt, std::optional<int> win_length = std::nullopt,
+                     std::optional<array> window = std::nullopt, bool center = true,
+                     FFTNorm norm = FFTNorm::Backward, std::optional<bool> onesided = std::nullopt,
+                     std::optional<int> length = std::nullopt, StreamOrDevice s = {});
 
 /** Sample frequencies (float32) of an n-point DFT with sample spacing `d`: 0, 1, ..., then the
  *  negative ones, over n * d. */

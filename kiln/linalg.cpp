@@ -267,7 +267,18 @@ std::pair<array, array> prepare_solve(const array& a, const array& b, const char
 array solve(const array& a, const array& b, StreamOrDevice s) {
   Stream st = to_stream(s);
   auto [x, y] = prepare_solve(a, b, "solve", st);
-  return matmul(inv(x, st), y, st);
+  bool vec = y.ndim() == 1;
+  if (vec) y = expand_dims(y, -1, st);
+  // Batch dims broadcast as in matmul(inv(a), b).
+  Shape batch = broadcast_shapes(Shape(x.shape().begin(), x.shape().end() - 2),
+                                 Shape(y.shape().begin(), y.shape().end() - 2));
+  Shape xs = batch, ys = batch;
+  xs.insert(xs.end(), x.shape().end() - 2, x.shape().end());
+  ys.insert(ys.end(), y.shape().end() - 2, y.shape().end());
+  x = broadcast_to(x, xs, st);
+  y = broadcast_to(y, ys, st);
+  array out(ys, y.dtype(), std::make_shared<Solve>(st), {x, y});
+  return vec ? squeeze(out, -1, st) : out;
 }
 
 array solve_triangular(const array& a, const array& b, bool upper, StreamOrDevice s) {

@@ -392,6 +392,44 @@ KILN_API array einsum(const std::string& subscripts, const std::vector<array>& o
 KILN_API std::pair<std::vector<std::vector<int>>, std::string> einsum_path(const std::string& subscripts,
                                                                            const std::vector<array>& operands);
 
+// ---- contractions ----
+/** Walsh-Hadamard transform along the last axis (n = m * 2^k, m in {1, 12, 20, 28}), scaled by
+ *  `scale` (default 1 / sqrt(n)). */
+KILN_API array hadamard_transform(const array& a, std::optional<float> scale = std::nullopt, StreamOrDevice s = {});
+/** Matrix products of a's and b's matrices picked by flat batch indices (broadcast together). */
+KILN_API array gather_mm(const array& a, const array& b, std::optional<array> lhs_indices = std::nullopt,
+                         std::optional<array> rhs_indices = std::nullopt, bool sorted_indices = false,
+                         StreamOrDevice s = {});
+/** a (M, K) @ b (K, N) restricted to each segment [start, end) of K: shape segments[:-1] + (M, N). */
+KILN_API array segmented_mm(const array& a, const array& b, const array& segments, StreamOrDevice s = {});
+/** a @ b with blocks of a, b and the output masked (boolean) or scaled (numeric) per block. */
+KILN_API array block_masked_mm(const array& a, const array& b, int block_size = 64,
+                               std::optional<array> mask_out = std::nullopt, std::optional<array> mask_lhs = std::nullopt,
+                               std::optional<array> mask_rhs = std::nullopt, StreamOrDevice s = {});
+
+// ---- api_misc ----
+/** Sorted unique elements of the flattened `a`, truncated or padded to `size` (padding:
+ *  `fill_value`, default the smallest element), with the index of each one's first occurrence
+ *  (uint32), the inverse (uint32, a's shape) and the counts (int32, 0 for padding), in that order. */
+KILN_API std::vector<array> unique(const array& a, int size, std::optional<array> fill_value = std::nullopt,
+                                   StreamOrDevice s = {});
+/** The bytes of `a` read as `dtype`; the last axis scales by the ratio of the item sizes. */
+KILN_API array view(const array& a, Dtype dtype, StreamOrDevice s = {});
+/** `inputs` unchanged (sharing their buffers) but computed only after `dependencies`. */
+KILN_API std::vector<array> depends(const std::vector<array>& inputs, const std::vector<array>& dependencies);
+/** mx.slice with array starts: the `slice_size` region starting at `start` on `axes` (0 on the
+ *  others); negative starts count from the end, then starts are clamped into the array. */
+KILN_API array dynamic_slice(const array& a, const array& start, std::vector<int> axes, Shape slice_size,
+                             StreamOrDevice s = {});
+/** mx.slice_update with array starts: `a` with the region at `start` on `axes` replaced by
+ *  `update` (missing leading axes span the array, or 1 on `axes`); starts as dynamic_slice. */
+KILN_API array dynamic_slice_update(const array& a, const array& update, const array& start, std::vector<int> axes,
+                                    StreamOrDevice s = {});
+/** e4m3 float8 bits (uint8) of a float array: nearest-even rounding, saturating at +-448 (NaN too). */
+KILN_API array to_fp8(const array& x, StreamOrDevice s = {});
+/** Float array of `dtype` from e4m3 float8 bits (uint8). */
+KILN_API array from_fp8(const array& x, Dtype dtype = bfloat16, StreamOrDevice s = {});
+
 // ---------------------------------------------------------------- operators
 KILN_API array operator-(const array& a);
 KILN_API array operator!(const array& a);

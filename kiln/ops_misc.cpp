@@ -600,6 +600,15 @@ Operand contract_pair(const Operand& x, const Operand& y, const std::string& kee
   for (char c : y.labels) {
     if (x.labels.find(c) == std::string::npos) fy.push_back(c);
   }
+  if (y.a.size() > x.a.size()) {
+    // The contracted labels merge into one axis of each operand; in the larger operand's order
+    // that merge is a view for it, and only the smaller one may need a copy.
+    std::string con_y;
+    for (char c : y.labels) {
+      if (con.find(c) != std::string::npos) con_y.push_back(c);
+    }
+    con = con_y;
+  }
   auto size_of = [](const Operand& o, char c) { return o.a.shape(static_cast<int>(o.labels.find(c))); };
   for (char c : batch + con) {
     if (size_of(x, c) != size_of(y, c)) {

@@ -460,6 +460,7 @@ class KILN_API AsStrided : public UnaryPrimitive {
       : UnaryPrimitive(stream), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(AsStrided)
+  KILN_PRIMITIVE_STATE(AsStrided, shape_, strides_, offset_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
 
@@ -468,6 +469,7 @@ class KILN_API AsStrided : public UnaryPrimitive {
   Strides strides_;
   size_t offset_;
 };
+KILN_REGISTER_PRIMITIVE(AsStrided)
 
 /** Joins inputs of one dtype along an axis (a copy). */
 class KILN_API Concatenate : public UnaryPrimitive {
@@ -525,6 +527,7 @@ class KILN_API Sort : public UnaryPrimitive {
   Sort(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Sort)
+  KILN_PRIMITIVE_STATE(Sort, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     return typeid(other) == typeid(*this) && static_cast<const Sort&>(other).axis_ == axis_;
@@ -535,6 +538,7 @@ class KILN_API Sort : public UnaryPrimitive {
  private:
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(Sort)
 
 /** uint32 indices that sort along one axis, stable (equal elements keep their order). */
 class KILN_API ArgSort : public UnaryPrimitive {
@@ -542,6 +546,7 @@ class KILN_API ArgSort : public UnaryPrimitive {
   ArgSort(Stream stream, int axis) : UnaryPrimitive(stream), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(ArgSort)
+  KILN_PRIMITIVE_STATE(ArgSort, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     return typeid(other) == typeid(*this) && static_cast<const ArgSort&>(other).axis_ == axis_;
@@ -552,6 +557,7 @@ class KILN_API ArgSort : public UnaryPrimitive {
  private:
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(ArgSort)
 
 /** Reorders along one axis so element `kth` (non-negative) is where a sort would put it, with
  *  nothing larger before it and nothing smaller after it. */
@@ -560,6 +566,7 @@ class KILN_API Partition : public UnaryPrimitive {
   Partition(Stream stream, int kth, int axis) : UnaryPrimitive(stream), kth_(kth), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Partition)
+  KILN_PRIMITIVE_STATE(Partition, kth_, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
@@ -574,6 +581,7 @@ class KILN_API Partition : public UnaryPrimitive {
   int kth_;
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(Partition)
 
 /** uint32 indices that partition along one axis around element `kth` (see Partition). */
 class KILN_API ArgPartition : public UnaryPrimitive {
@@ -581,6 +589,7 @@ class KILN_API ArgPartition : public UnaryPrimitive {
   ArgPartition(Stream stream, int kth, int axis) : UnaryPrimitive(stream), kth_(kth), axis_(axis) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(ArgPartition)
+  KILN_PRIMITIVE_STATE(ArgPartition, kth_, axis_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
@@ -595,6 +604,7 @@ class KILN_API ArgPartition : public UnaryPrimitive {
   int kth_;
   int axis_;
 };
+KILN_REGISTER_PRIMITIVE(ArgPartition)
 
 /** Cumulative sum/product/max/min/logaddexp along one axis; the input already has the output
  *  dtype. `inclusive` false shifts by one (the first element is the operation's identity). */
@@ -605,6 +615,7 @@ class KILN_API Scan : public UnaryPrimitive {
       : UnaryPrimitive(stream), type_(type), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_TRANSFORMS
+  KILN_PRIMITIVE_STATE(Scan, type_, axis_, reverse_, inclusive_)
   const char* name() const override {
     switch (type_) {
       case Sum: return "CumSum";
@@ -631,6 +642,7 @@ class KILN_API Scan : public UnaryPrimitive {
   bool reverse_;
   bool inclusive_;
 };
+KILN_REGISTER_PRIMITIVE(Scan)
 
 // ---- indexing ----
 /** Gathers slices of inputs[0] at the positions given by inputs[1..] (integer arrays of one
@@ -642,6 +654,7 @@ class KILN_API Gather : public UnaryPrimitive {
       : UnaryPrimitive(stream), axes_(std::move(axes)), slice_sizes_(std::move(slice_sizes)) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Gather)
+  KILN_PRIMITIVE_STATE(Gather, axes_, slice_sizes_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -652,6 +665,7 @@ class KILN_API Gather : public UnaryPrimitive {
   std::vector<int> axes_;
   Shape slice_sizes_;
 };
+KILN_REGISTER_PRIMITIVE(Gather)
 
 /** A copy of inputs[0] with the slices at the positions given by inputs[1..n-1] (integer arrays
  *  of one shape, one per axis in `axes`) combined with inputs[n-1] (shape indices.shape + slice
@@ -664,6 +678,7 @@ class KILN_API Scatter : public UnaryPrimitive {
       : UnaryPrimitive(stream), reduce_(reduce), axes_(std::move(axes)) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_TRANSFORMS
+  KILN_PRIMITIVE_STATE(Scatter, reduce_, axes_)
   const char* name() const override;
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
@@ -674,6 +689,7 @@ class KILN_API Scatter : public UnaryPrimitive {
   ReduceType reduce_;
   std::vector<int> axes_;
 };
+KILN_REGISTER_PRIMITIVE(Scatter)
 
 /** A copy of inputs[0] with the region start:stop:strides (positive strides, clamped bounds)
  *  replaced by inputs[1] (the region's shape, the input's dtype). */
@@ -683,6 +699,7 @@ class KILN_API SliceUpdate : public UnaryPrimitive {
       : UnaryPrimitive(stream), start_(std::move(start)), stop_(std::move(stop)), strides_(std::move(strides)) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(SliceUpdate)
+  KILN_PRIMITIVE_STATE(SliceUpdate, start_, stop_, strides_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
@@ -690,6 +707,7 @@ class KILN_API SliceUpdate : public UnaryPrimitive {
  private:
   Shape start_, stop_, strides_;
 };
+KILN_REGISTER_PRIMITIVE(SliceUpdate)
 
 // ---- linalg (LAPACK factorizations; ops in kiln/linalg.h) ----
 /** Inverse of each square matrix (..., N, N). With `tri`, the input is triangular (only the
@@ -699,6 +717,7 @@ class KILN_API Inverse : public UnaryPrimitive {
   Inverse(Stream stream, bool tri, bool upper) : UnaryPrimitive(stream), tri_(tri), upper_(upper) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Inverse)
+  KILN_PRIMITIVE_STATE(Inverse, tri_, upper_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
@@ -706,6 +725,7 @@ class KILN_API Inverse : public UnaryPrimitive {
  private:
   bool tri_, upper_;
 };
+KILN_REGISTER_PRIMITIVE(Inverse)
 
 /** Cholesky factor of each symmetric positive-definite matrix: L (lower) or U (`upper`),
  *  the other triangle zero. */
@@ -714,6 +734,7 @@ class KILN_API Cholesky : public UnaryPrimitive {
   Cholesky(Stream stream, bool upper) : UnaryPrimitive(stream), upper_(upper) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Cholesky)
+  KILN_PRIMITIVE_STATE(Cholesky, upper_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
@@ -721,6 +742,7 @@ class KILN_API Cholesky : public UnaryPrimitive {
  private:
   bool upper_;
 };
+KILN_REGISTER_PRIMITIVE(Cholesky)
 
 /** LU factorization with partial pivoting of (..., M, N): outputs the packed L and U factors,
  *  the 0-based row pivots (..., min(M, N)) and the row permutation p (..., M) with
@@ -730,10 +752,12 @@ class KILN_API LUF : public Primitive {
   explicit LUF(Stream stream) : Primitive(stream) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(LUF)
+  KILN_PRIMITIVE_STATE(LUF)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
+KILN_REGISTER_PRIMITIVE(LUF)
 
 /** Reduced QR factorization of (..., M, N): Q (..., M, K) and R (..., K, N), K = min(M, N). */
 class KILN_API QRF : public Primitive {
@@ -741,10 +765,12 @@ class KILN_API QRF : public Primitive {
   explicit QRF(Stream stream) : Primitive(stream) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(QRF)
+  KILN_PRIMITIVE_STATE(QRF)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 };
+KILN_REGISTER_PRIMITIVE(QRF)
 
 /** Singular values (..., K) of (..., M, N), descending; with `compute_uv` also U (..., M, M)
  *  before them and Vt (..., N, N) after them. */
@@ -753,6 +779,7 @@ class KILN_API SVD : public Primitive {
   SVD(Stream stream, bool compute_uv) : Primitive(stream), compute_uv_(compute_uv) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(SVD)
+  KILN_PRIMITIVE_STATE(SVD, compute_uv_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -760,6 +787,7 @@ class KILN_API SVD : public Primitive {
  private:
   bool compute_uv_;
 };
+KILN_REGISTER_PRIMITIVE(SVD)
 
 /** Eigenvalues (ascending) of symmetric matrices, reading the `uplo` ('L' or 'U') triangle;
  *  with `compute_vectors` also the eigenvectors as columns. */
@@ -769,6 +797,7 @@ class KILN_API Eigh : public Primitive {
       : Primitive(stream), uplo_(uplo), compute_vectors_(compute_vectors) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(Eigh)
+  KILN_PRIMITIVE_STATE(Eigh, uplo_, compute_vectors_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -777,6 +806,7 @@ class KILN_API Eigh : public Primitive {
   char uplo_;
   bool compute_vectors_;
 };
+KILN_REGISTER_PRIMITIVE(Eigh)
 
 /** Eigenvalues of general square matrices as complex64; with `compute_vectors` also the
  *  (unit-norm) right eigenvectors as columns. */
@@ -785,6 +815,7 @@ class KILN_API Eig : public Primitive {
   Eig(Stream stream, bool compute_vectors) : Primitive(stream), compute_vectors_(compute_vectors) {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(Eig)
+  KILN_PRIMITIVE_STATE(Eig, compute_vectors_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
@@ -792,6 +823,7 @@ class KILN_API Eig : public Primitive {
  private:
   bool compute_vectors_;
 };
+KILN_REGISTER_PRIMITIVE(Eig)
 
 // ---- random ----
 /** Counter-based random bits (Threefry-2x32, 20 rounds) from a uint32 key of shape (2,): the
@@ -803,6 +835,7 @@ class KILN_API RandomBits : public UnaryPrimitive {
   RandomBits(Stream stream, Shape shape, int width) : UnaryPrimitive(stream), shape_(std::move(shape)), width_(width) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(RandomBits)
+  KILN_PRIMITIVE_STATE(RandomBits, shape_, width_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
@@ -816,6 +849,7 @@ class KILN_API RandomBits : public UnaryPrimitive {
   Shape shape_;
   int width_;
 };
+KILN_REGISTER_PRIMITIVE(RandomBits)
 
 // ---- conv ----
 /** N-D convolution with channels-last layouts: input (N, spatial..., C_in), weight
@@ -837,6 +871,7 @@ class KILN_API Convolution : public UnaryPrimitive {
         flip_(flip) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Convolution)
+  KILN_PRIMITIVE_STATE(Convolution, stride_, padding_lo_, padding_hi_, kernel_dilation_, input_dilation_, groups_, flip_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
@@ -852,23 +887,26 @@ class KILN_API Convolution : public UnaryPrimitive {
   int groups_;
   bool flip_;
 };
+KILN_REGISTER_PRIMITIVE(Convolution)
 
 // ---- fft ----
 /** Unnormalized DFT over `axes` (sorted, unique) of a row-major view of the input, any length.
  *  Complex: complex64 in and out, same shape (`inverse`: exponent sign +). `real` and not
  *  `inverse`: float32 in, complex64 out with the last of `axes` cut to n / 2 + 1. `real` and
- *  `inverse`: complex64 in (last axis n / 2 + 1) and float32 out with `n_last` points there. */
+ *  `inverse`: complex64 in (last axis n / 2 + 1) and float32 out with `n_last` points there.
+ *  The result is multiplied by `scale` (the norm's 1/n or 1/sqrt(n), folded into the output pass). */
 class KILN_API FFT : public UnaryPrimitive {
  public:
-  FFT(Stream stream, std::vector<int> axes, bool inverse, bool real, int n_last = 0)
-      : UnaryPrimitive(stream), axes_(std::move(axes)), inverse_(inverse), real_(real), n_last_(n_last) {}
+  FFT(Stream stream, std::vector<int> axes, bool inverse, bool real, int n_last = 0, double scale = 1.0)
+      : UnaryPrimitive(stream), axes_(std::move(axes)), inverse_(inverse), real_(real), n_last_(n_last), scale_(scale) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(FFT)
+  KILN_PRIMITIVE_STATE(FFT, axes_, inverse_, real_, n_last_, scale_)
   KILN_PRIMITIVE_TRANSFORMS
   bool is_equivalent(const Primitive& other) const override {
     if (typeid(other) != typeid(*this)) return false;
     auto& o = static_cast<const FFT&>(other);
-    return o.axes_ == axes_ && o.inverse_ == inverse_ && o.real_ == real_ && o.n_last_ == n_last_;
+    return o.axes_ == axes_ && o.inverse_ == inverse_ && o.real_ == real_ && o.n_last_ == n_last_ && o.scale_ == scale_;
   }
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override {
     Shape sh = inputs[0].shape();
@@ -880,7 +918,125 @@ class KILN_API FFT : public UnaryPrimitive {
   std::vector<int> axes_;
   bool inverse_, real_;
   int n_last_;
+  double scale_;
 };
+KILN_REGISTER_PRIMITIVE(FFT)
+
+// ---- contractions ----
+/** Walsh-Hadamard transform along the last axis of a float array, n = m * 2^k with m in
+ *  {1, 12, 20, 28}: y = scale * kron(H_m, H_2^k) @ x for each row x. */
+class KILN_API Hadamard : public UnaryPrimitive {
+ public:
+  Hadamard(Stream stream, double scale) : UnaryPrimitive(stream), scale_(scale) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Hadamard)
+  KILN_PRIMITIVE_STATE(Hadamard, scale_)
+  KILN_PRIMITIVE_TRANSFORMS
+  bool is_equivalent(const Primitive& other) const override {
+    return typeid(other) == typeid(*this) && static_cast<const Hadamard&>(other).scale_ == scale_;
+  }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[0].shape()}; }
+
+ private:
+  double scale_;
+};
+KILN_REGISTER_PRIMITIVE(Hadamard)
+
+/** Inputs a (..., M, K), b (..., K, N) of one float dtype and integer indices lhs, rhs of one
+ *  shape I: out[i] = a[lhs[i]] @ b[rhs[i]] (flat indices into the batch dims), shape I + (M, N). */
+class KILN_API GatherMM : public UnaryPrimitive {
+ public:
+  explicit GatherMM(Stream stream) : UnaryPrimitive(stream) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(GatherMM)
+  KILN_PRIMITIVE_STATE(GatherMM)
+  KILN_PRIMITIVE_TRANSFORMS
+  bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override {
+    Shape sh = inputs[2].shape();
+    sh.push_back(inputs[0].shape(-2));
+    sh.push_back(inputs[1].shape(-1));
+    return {sh};
+  }
+};
+KILN_REGISTER_PRIMITIVE(GatherMM)
+
+// ---- api_misc ----
+/** The input's bytes read as another dtype (shares the buffer when the input is row-major). */
+class KILN_API View : public UnaryPrimitive {
+ public:
+  View(Stream stream, Dtype dtype) : UnaryPrimitive(stream), dtype_(dtype) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(View)
+  KILN_PRIMITIVE_STATE(View, dtype_)
+  KILN_PRIMITIVE_TRANSFORMS
+  bool is_equivalent(const Primitive& other) const override;
+
+ private:
+  Dtype dtype_;
+};
+KILN_REGISTER_PRIMITIVE(View)
+
+/** `n_outputs` outputs that share the buffers of the first inputs; the other inputs are only
+ *  dependencies. */
+class KILN_API Depends : public Primitive {
+ public:
+  Depends(Stream stream, int n_outputs) : Primitive(stream), n_outputs_(n_outputs) {}
+  KILN_PRIMITIVE_EVAL_MULTI
+  KILN_PRIMITIVE_NAME(Depends)
+  KILN_PRIMITIVE_STATE(Depends, n_outputs_)
+  KILN_PRIMITIVE_TRANSFORMS
+
+ private:
+  int n_outputs_;
+};
+KILN_REGISTER_PRIMITIVE(Depends)
+
+// The fp8 conversions are elementwise but not fused by compile (the CPU JIT has no functor for
+// them), so they are declared as plain unary primitives.
+/** Float to e4m3 float8 bits (uint8), nearest-even, saturating at +-448 (NaN included). */
+class KILN_API ToFP8 : public UnaryPrimitive {
+ public:
+  explicit ToFP8(Stream stream) : UnaryPrimitive(stream) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(ToFP8)
+  KILN_PRIMITIVE_STATE(ToFP8)
+  KILN_PRIMITIVE_TRANSFORMS
+  bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
+};
+KILN_REGISTER_PRIMITIVE(ToFP8)
+
+/** e4m3 float8 bits (uint8) to the float `dtype`. */
+class KILN_API FromFP8 : public UnaryPrimitive {
+ public:
+  FromFP8(Stream stream, Dtype dtype) : UnaryPrimitive(stream), dtype_(dtype) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(FromFP8)
+  KILN_PRIMITIVE_STATE(FromFP8, dtype_)
+  KILN_PRIMITIVE_TRANSFORMS
+  bool is_equivalent(const Primitive& other) const override {
+    return typeid(other) == typeid(*this) && static_cast<const FromFP8&>(other).dtype_ == dtype_;
+  }
+
+ private:
+  Dtype dtype_;
+};
+KILN_REGISTER_PRIMITIVE(FromFP8)
+
+// ---- fft/perf ----
+/** Solution X of A X = B for each square matrix A (..., N, N) and B (..., N, K) of the same
+ *  batch shape, by LU factorization with partial pivoting (LAPACK gesv). */
+class KILN_API Solve : public UnaryPrimitive {
+ public:
+  explicit Solve(Stream stream) : UnaryPrimitive(stream) {}
+  KILN_PRIMITIVE_EVAL
+  KILN_PRIMITIVE_NAME(Solve)
+  KILN_PRIMITIVE_STATE(Solve)
+  KILN_PRIMITIVE_TRANSFORMS
+  bool is_equivalent(const Primitive& other) const override { return typeid(other) == typeid(*this); }
+  std::vector<Shape> output_shapes(const std::vector<array>& inputs) override { return {inputs[1].shape()}; }
+};
+KILN_REGISTER_PRIMITIVE(Solve)
 
 #undef KILN_ELEMENTWISE_PRIMITIVE
 

@@ -1,11 +1,13 @@
 #include "kiln/stream.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "kiln/backend/gpu.h"
@@ -161,6 +163,31 @@ void synchronize() { synchronize(default_stream(default_device())); }
 
 std::ostream& operator<<(std::ostream& os, const Stream& s) {
   return os << "Stream(" << (s.device.type == Device::cpu ? "cpu" : "gpu") << ", " << s.index << ")";
+}
+
+namespace {
+std::atomic<int> next_thread_local_id{0};
+thread_local std::unordered_map<int, Stream> thread_local_streams;
+}  // namespace
+
+Stream ThreadLocalStream::get() const {
+  auto it = thread_local_streams.find(id);
+  if (it == thread_local_streams.end()) it = thread_local_streams.emplace(id, new_stream(device)).first;
+  return it->second;
+}
+
+ThreadLocalStream new_thread_local_stream(Device d) {
+  if (d.type == Device::gpu && !gpu::is_available()) {
+    throw std::invalid_argument("[new_thread_local_stream] Device gpu is not available in this build or on this machine.");
+  }
+  return {d, next_thread_local_id++};
+}
+
+Stream new_thread_unsafe_stream(Device d) { return new_stream(d); }
+
+void clear_streams() {
+  for (auto& [id, s] : thread_local_streams) synchronize(s);
+  thread_local_streams.clear();
 }
 
 Stream to_stream(StreamOrDevice s) {

@@ -31,6 +31,22 @@ KILN_API void synchronize(Stream s);
 KILN_API void synchronize();
 KILN_API std::ostream& operator<<(std::ostream& os, const Stream& s);
 
+/** A stream per thread on `device`: each thread that uses it gets its own stream, made on first
+ *  use (kiln's streams themselves work from any thread). */
+struct KILN_API ThreadLocalStream {
+  Device device;
+  int id;
+  /** The calling thread's stream. */
+  Stream get() const;
+};
+/** A new ThreadLocalStream on `d`. */
+KILN_API ThreadLocalStream new_thread_local_stream(Device d);
+/** A new stream usable from any thread (every kiln stream is, so this is new_stream). */
+KILN_API Stream new_thread_unsafe_stream(Device d);
+/** Finishes the work on the calling thread's thread-local streams and forgets them (later uses
+ *  make fresh ones). Other streams are untouched: their indices stay valid and are never reused. */
+KILN_API void clear_streams();
+
 /** Where an op runs: nothing (default stream of the default device), a device, or a stream. */
 using StreamOrDevice = std::variant<std::monostate, Stream, Device>;
 

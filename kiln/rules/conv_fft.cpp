@@ -7,7 +7,7 @@
 // convolution of the (dilated, padded) input with the cotangent as kernel (kernel dilation =
 // stride, stride = kernel dilation), batch and channels swapped and groups folded into channels.
 //
-// FFT (unnormalized) is linear: jvp = the same FFT of the tangent; vjp = the adjoint transform
+// FFT (times its real `scale`) is linear: jvp = the same FFT of the tangent; vjp = the adjoint transform
 // (conjugate-linear convention J^H c, as MLX): complex -> the opposite-sign FFT; rfft -> zero-pad
 // the half spectrum and take the real part of the inverse complex FFT; irfft -> rfft of the
 // cotangent with the non-self-conjugate bins doubled.
@@ -166,8 +166,9 @@ VmapResult Convolution::vmap(const Arrays& inputs, const std::vector<int>& axes)
 // ---- FFT ----
 namespace {
 
-array fft_node(const array& x, std::vector<int> axes, bool inverse, bool real, int n_last, Stream st) {
-  auto p = std::make_shared<FFT>(st, std::move(axes), inverse, real, n_last);
+array fft_node(const array& x, std::vector<int> axes, bool inverse, bool real, int n_last, double scale,
+               Stream st) {
+  auto p = std::make_shared<FFT>(st, std::move(axes), inverse, real, n_last, scale);
   Shape sh = p->output_shapes({x})[0];
   Dtype dt = real && inverse ? float32 : complex64;
   return array(sh, dt, p, {x});
@@ -179,7 +180,7 @@ Arrays FFT::jvp(const Arrays&, const Arrays& tangents, const std::vector<int>&) 
   array t = tangents[0];
   Dtype in_dt = real_ && !inverse_ ? float32 : complex64;
   if (t.dtype() != in_dt) t = astype(t, in_dt);
-  return {fft_node(t, axes_, inverse_, real_, n_last_, stream())};
+  return {fft_node(t, axes_, inverse_, real_, n_last_, scale_, stream())};
 }
 
 Arrays FFT::vjp(const Arrays& primals, const Arrays& cotangents, const std::vector<int>&, const Arrays&) {
@@ -187,7 +188,7 @@ Arrays FFT::vjp(const Arrays& primals, const Arrays& cotangents, const std::vect
   array c = cotangents[0];
   int last = axes_.back();
   if (!real_) {
-    return {fft_node(astype(c, complex64), axes_, !inverse_, false, 0, stream())};
+    return {fft_node(astype(c, complex64), axes_, !inverse_, false, 0, scale_, stream())};
   }
   if (!inverse_) {
     // rfft: x real (n along `last`), c the half spectrum.
@@ -201,11 +202,11 @@ Arrays FFT::vjp(const Arrays& primals, const Arrays& cotangents, const std::vect
     }
     std::vector<int> sorted_axes = axes_;
     std::sort(sorted_axes.begin(), sorted_axes.end());
-    return {real(fft_node(c, sorted_axes, true, false, 0, stream()))};
+    return {real(fft_node(c, sorted_axes, true, false, 0, scale_, stream()))};
   }
   // irfft: x the half spectrum (n_last / 2 + 1 along `last`), c real (n_last points).
   int m = x.shape(last);
-  array spec = fft_node(astype(c, float32), axes_, false, true, 0, stream());
+  array spec = fft_node(astype(c, float32), axes_, false, true, 0, scale_, stream());
   array k = arange(0.0, static_cast<double>(m), int32);
   array ones_mask = logical_or(equal(k, array(0, int32)),
                                equal(k, array(n_last_ % 2 == 0 ? n_last_ / 2 : -1, int32)));
@@ -217,7 +218,7 @@ Arrays FFT::vjp(const Arrays& primals, const Arrays& cotangents, const std::vect
 
 VmapResult FFT::vmap(const Arrays& inputs, const std::vector<int>& axes) {
   array x = batch_to_front(inputs[0], axes[0]);
-  return {{fft_node(x, shifted(axes_), inverse_, real_, n_last_, stream())}, {0}};
+  return {{fft_node(x, shifted(axes_), inverse_, real_, n_last_, scale_, stream())}, {0}};
 }
 
 }  // namespace kiln

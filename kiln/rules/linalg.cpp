@@ -3,6 +3,7 @@
 // applies the same primitive. Derivatives are written with kiln ops (so they differentiate again)
 // for real (float32/float64) inputs. Ops that read one triangle only (tri_inv, cholesky, eigh)
 // are differentiated as functions of that triangle: the other one gets a zero cotangent.
+#include <optional>
 #include <stdexcept>
 
 #include "kiln/linalg.h"
@@ -323,6 +324,30 @@ VmapResult Eig::vmap(const Arrays& inputs, const std::vector<int>& axes) {
   auto shapes = p->output_shapes({a});
   auto outs = array::make_arrays(shapes, std::vector<Dtype>(shapes.size(), complex64), p, {a});
   return {outs, std::vector<int>(outs.size(), 0)};
+}
+
+// ---- Solve ----  X = A^-1 B: dX = A^-1 (dB - dA X); cotangents gB = A^-T C, gA = -gB X^T.
+// Inputs already share their batch shape and float dtype (linalg::solve broadcasts them).
+Arrays Solve::jvp(const Arrays& primals, const Arrays& tangents, const std::vector<int>& argnums) {
+  const array &a = primals[0], &b = primals[1];
+  std::optional<array> rhs;
+  for (size_t k = 0; k < argnums.size(); ++k) {
+    array t = astype(tangents[k], b.dtype());
+    array term = argnums[k] == 1 ? t : negative(mm(t, linalg::solve(a, b)));
+    rhs = rhs ? add(*rhs, term) : term;
+  }
+  return {linalg::solve(a, *rhs)};
+}
+Arrays Solve::vjp(const Arrays& primals, const Arrays& cotangents, const std::vector<int>& argnums,
+                  const Arrays& outputs) {
+  array gb = linalg::solve(mT(primals[0]), astype(cotangents[0], primals[1].dtype()));
+  Arrays out;
+  for (int arg : argnums) out.push_back(arg == 1 ? gb : negative(mm(gb, mT(outputs[0]))));
+  return out;
+}
+VmapResult Solve::vmap(const Arrays& inputs, const std::vector<int>& axes) {
+  int B = batch_size(inputs, axes);
+  return {{linalg::solve(with_batch(inputs[0], axes[0], B), with_batch(inputs[1], axes[1], B))}, {0}};
 }
 
 }  // namespace kiln

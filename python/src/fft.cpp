@@ -131,4 +131,46 @@ void init_fft(nb::module_& parent) {
       "behavior differs for odd-length axes.\n\nArgs:\n    a (array): input array.\n"
       "    axes (int or list(int), optional): axes to shift. Default: all.\n    stream (Stream, optional)\n\n"
       "Returns:\n    array: the shifted array.");
+  m.def(
+      "stft",
+      [](const array& x, int n_fft, std::optional<int> hop_length, std::optional<int> win_length,
+         std::optional<array> window, bool center, const std::string& pad_mode, const std::string& norm,
+         std::optional<bool> onesided, StreamOrDevice s) {
+        return fft::stft(x, n_fft, hop_length, win_length, window, center, pad_mode, to_norm(norm, "stft"),
+                         onesided, s);
+      },
+      "x"_a, "n_fft"_a = 2048, "hop_length"_a = nb::none(), "win_length"_a = nb::none(), "window"_a = nb::none(),
+      "center"_a = true, "pad_mode"_a = "reflect", "norm"_a = "backward", "onesided"_a = nb::none(),
+      "stream"_a = nb::none(),
+      "Short-Time Fourier Transform.\n\nSplits the last axis of ``x`` into overlapping frames of length ``n_fft``,\n"
+      "applies ``window``, and takes the Fourier Transform of each frame.\n\nArgs:\n    x (array): input array.\n"
+      "    n_fft (int): size of the transform. Default: 2048.\n    hop_length (int, optional): samples between\n"
+      "        frames. Default: ``n_fft // 4``.\n    win_length (int, optional): window size. Default: ``n_fft``.\n"
+      "    window (array, optional): 1-D window, centered and zero-padded to ``n_fft``. Default: rectangular.\n"
+      "    center (bool): pad both ends so frames are centered. Default: True.\n"
+      "    pad_mode (str): 'reflect' (default), 'constant' or 'edge'.\n"
+      "    norm (str): 'backward' (default), 'ortho' or 'forward'.\n"
+      "    onesided (bool, optional): only the non-negative frequencies. Default: True for real input.\n"
+      "    stream (Stream, optional)\n\nReturns:\n    array: complex64, shape ``(..., n_freq, n_frames)``.");
+  m.def(
+      "istft",
+      [](const array& stft_matrix, std::optional<int> n_fft, std::optional<int> hop_length,
+         std::optional<int> win_length, std::optional<array> window, bool center, const std::string& norm,
+         std::optional<bool> onesided, std::optional<int> length, StreamOrDevice s) {
+        return fft::istft(stft_matrix, n_fft, hop_length, win_length, window, center, to_norm(norm, "istft"),
+                          onesided, length, s);
+      },
+      "stft_matrix"_a, "n_fft"_a = nb::none(), "hop_length"_a = nb::none(), "win_length"_a = nb::none(),
+      "window"_a = nb::none(), "center"_a = true, "norm"_a = "backward", "onesided"_a = nb::none(),
+      "length"_a = nb::none(), "stream"_a = nb::none(),
+      "Inverse Short-Time Fourier Transform.\n\nOverlap-adds the windowed inverse transform of each frame,\n"
+      "normalized by the squared-window envelope.\n\nArgs:\n    stft_matrix (array): shape ``(..., n_freq, n_frames)``.\n"
+      "    n_fft (int, optional): transform size. Default: ``2 * (n_freq - 1)`` (onesided) or ``n_freq``.\n"
+      "    hop_length (int, optional): Default: ``n_fft // 4``.\n    win_length (int, optional): Default: ``n_fft``.\n"
+      "    window (array, optional): 1-D window. Default: rectangular.\n"
+      "    center (bool): whether the STFT was centered. Default: True.\n"
+      "    norm (str): 'backward' (default), 'ortho' or 'forward'.\n"
+      "    onesided (bool, optional): whether the STFT has only non-negative frequencies. Default: True.\n"
+      "    length (int, optional): trim or zero-pad the output to this length.\n    stream (Stream, optional)\n\n"
+      "Returns:\n    array: the reconstructed signal (float32).");
 }

@@ -457,29 +457,8 @@ void init_indexing(nb::module_& m) {
       "indices.\n    axis (int, optional): The axis (None: the flattened array).\n\nReturns:\n    array");
   m.def(
       "slice_update",
-      [](const array& a, const array& update, nb::handle start_indices, const std::vector<int>& axes,
-         StreamOrDevice s) {
-        // Start positions are read now (kiln's SliceUpdate has static bounds).
-        array st = index_array(start_indices);
-        array stc = contiguous_copy(st, int64);
-        if (stc.ndim() > 1 || static_cast<size_t>(stc.size()) != axes.size()) {
-          throw std::invalid_argument("[slice_update] Need one start index per axis.");
-        }
-        if (update.ndim() != a.ndim()) {
-          throw std::invalid_argument("[slice_update] The update must have as many dimensions as the array.");
-        }
-        Shape start(a.ndim(), 0), stop(a.shape());
-        for (size_t k = 0; k < axes.size(); ++k) {
-          int ax = axes[k] < 0 ? axes[k] + a.ndim() : axes[k];
-          if (ax < 0 || ax >= a.ndim()) throw std::out_of_range("[slice_update] Axis out of bounds.");
-          int64_t b = stc.data<int64_t>()[k];
-          if (b < 0) b += a.shape(ax);
-          b = std::clamp<int64_t>(b, 0, std::max(0, a.shape(ax) - update.shape(ax)));
-          start[ax] = static_cast<ShapeElem>(b);
-        }
-        for (int d = 0; d < a.ndim(); ++d) stop[d] = start[d] + update.shape(d);
-        return slice_update(a, update, start, stop, s);
-      },
+      [](const array& a, const array& update, const array& start_indices, const std::vector<int>& axes,
+         StreamOrDevice s) { return dynamic_slice_update(a, update, start_indices, axes, s); },
       "a"_a, "update"_a, "start_indices"_a, "axes"_a, nb::kw_only(), "stream"_a = nb::none(),
       "Update a sub-array of the input array.\n\nArgs:\n    a (array): The input array.\n    update (array): The "
       "update.\n    start_indices (array): Start of the region on each of ``axes``.\n    axes (tuple(int)): The "

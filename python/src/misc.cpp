@@ -405,7 +405,7 @@ void init_misc(nb::module_& m) {
       "from_ (array | Dtype): Source array or dtype.\n    to (Dtype): Destination dtype.\n\nReturns:\n    bool");
 
   m.def(
-      "set_printoptions", [](int precision) { print_precision = precision < 0 ? -1 : precision; },
+      "set_printoptions", [](int precision) { print_precision = precision; },
       "precision"_a = -1,
       "Sets the number of digits after the decimal point when printing floats.\n\nArgs:\n    precision "
       "(int): Digits (fixed notation); -1 restores the default format.");
@@ -413,7 +413,7 @@ void init_misc(nb::module_& m) {
       .def("__enter__",
            [](PrintOptionsContext& c) {
              c.saved = print_precision;
-             print_precision = c.precision < 0 ? -1 : c.precision;
+             print_precision = c.precision;
              return &c;
            }, nb::rv_policy::reference)
       .def("__exit__", [](PrintOptionsContext& c, nb::args) { print_precision = c.saved; });

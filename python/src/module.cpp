@@ -9,6 +9,8 @@ void init_conv(nb::module_& m);
 void init_misc(nb::module_& m);
 void init_compile(nb::module_& m);
 void init_export(nb::module_& m);
+void init_api_misc(nb::module_& m);
+void init_contractions(nb::module_& m);
 
 NB_MODULE(core, m) {
   m.doc() = "kiln: lazy, differentiable arrays with MLX's API.";
@@ -24,9 +26,11 @@ NB_MODULE(core, m) {
   init_fft(m);
   init_conv(m);
   init_misc(m);
+  init_contractions(m);
   init_transforms(m);
   init_compile(m);
   init_export(m);
   init_memory(m);
   init_indexing(m);
+  init_api_misc(m);
 }

@@ -15,6 +15,14 @@ bool type_caster<kiln::StreamOrDevice>::from_python(handle src, uint32_t, cleanu
     value = *nb::inst_ptr<kiln::Stream>(src);
     return true;
   }
+  if (nb::isinstance<kiln::ThreadLocalStream>(src)) {
+    try {
+      value = nb::inst_ptr<kiln::ThreadLocalStream>(src)->get();  // the calling thread's stream
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
   if (nb::isinstance<kiln::Device>(src)) {
     value = *nb::inst_ptr<kiln::Device>(src);
     return true;

@@ -241,3 +241,26 @@ def test_grad_through_dtype_conversions():
     g16 = mx.grad(lambda a: mx.sum(a * a))(mx.array(X, dtype=mx.float16))
     assert g16.dtype == mx.float16
     close(g16, 2 * X, 1e-2)
+
+
+def test_view_has_no_derivative_but_maps():
+    x = mx.array(np.arange(12, dtype=np.float32).reshape(4, 3))
+    with pytest.raises(ValueError, match="view"):
+        mx.grad(lambda a: mx.sum(mx.view(a, mx.int32).astype(mx.float32)))(x)
+    # batch axis last: viewing as a smaller type resizes the last axis, so the batch moves off it
+    for dt in (mx.uint16, mx.int32, mx.float64):
+        got = mx.vmap(lambda a: mx.view(a, dt), in_axes=1)(x)
+        np_dt = np.dtype(str(dt).split(".")[-1])
+        expected = np.stack([np.ascontiguousarray(np.array(x)[:, b]).view(np_dt) for b in range(3)])
+        np.testing.assert_array_equal(np.array(got), expected)
+    with pytest.raises(ValueError, match="scalar"):
+        mx.vmap(lambda a: mx.view(a, mx.uint8))(x[0])
+
+
+def test_fp8_conversions_have_zero_derivatives_and_map():
+    x = mx.array(np.linspace(-3, 3, 8, dtype=np.float32))
+    g = mx.grad(lambda a: mx.sum(mx.from_fp8(mx.to_fp8(a), mx.float32)))(x)
+    np.testing.assert_array_equal(np.array(g), np.zeros(8, np.float32))
+    xb = mx.reshape(x, (2, 4))
+    got = mx.vmap(lambda a: mx.from_fp8(mx.to_fp8(a), mx.float32), in_axes=1)(xb)
+    np.testing.assert_array_equal(np.array(got), np.array(mx.from_fp8(mx.to_fp8(xb), mx.float32)).T)

@@ -1,6 +1,7 @@
 // eval_cpu of the indexing primitives: Gather, Scatter, SliceUpdate.
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <type_traits>
 
 #include "kiln/backend/common/utils.h"
@@ -131,6 +132,95 @@ T combine(Scatter::ReduceType r, T o, T u) {
   return u;
 }
 
+// `combine` with the reduction fixed at compile time (the update loops dispatch it once).
+template <Scatter::ReduceType R, typename T>
+inline T combine_r(T o, T u) {
+  using C = compute_t<T>;
+  if constexpr (R == Scatter::None) {
+    return u;
+  } else if constexpr (R == Scatter::Sum) {
+    if constexpr (std::is_same_v<T, bool>) return o || u;
+    else if constexpr (std::is_same_v<T, C>) return o + u;
+    else return cpu::cast_to<T>(static_cast<C>(static_cast<C>(o) + static_cast<C>(u)));
+  } else if constexpr (R == Scatter::Prod) {
+    if constexpr (std::is_same_v<T, bool>) return o && u;
+    else if constexpr (std::is_same_v<T, C>) return o * u;
+    else return cpu::cast_to<T>(static_cast<C>(static_cast<C>(o) * static_cast<C>(u)));
+  } else {
+    return combine<T>(R, o, u);
+  }
+}
+
+template <typename F>
+void dispatch_reduce(Scatter::ReduceType r, F&& f) {
+  switch (r) {
+    case Scatter::None: return f(std::integral_constant<Scatter::ReduceType, Scatter::None>{});
+    case Scatter::Sum: return f(std::integral_constant<Scatter::ReduceType, Scatter::Sum>{});
+    case Scatter::Prod: return f(std::integral_constant<Scatter::ReduceType, Scatter::Prod>{});
+    case Scatter::Max: return f(std::integral_constant<Scatter::ReduceType, Scatter::Max>{});
+    case Scatter::Min: return f(std::integral_constant<Scatter::ReduceType, Scatter::Min>{});
+  }
+}
+
+// Walks the index arrays of a scatter in order, a chunk of positions at a time, giving each
+// position's element offset into a row-major output (offsets are then >= 0; -1 marks a
+// position with an out-of-range index, which is skipped). Nothing of size n is materialised.
+class IndexWalker {
+ public:
+  IndexWalker(const std::vector<array>& indices, const std::vector<int>& axes, const Shape& shape,
+              const Strides& strides, const Shape& slice_shape)
+      : indices_(indices) {
+    for (size_t k = 0; k < indices.size(); ++k) {
+      const array& idx = indices[k];
+      int ax = axes[k];
+      size_.push_back(shape[ax]);
+      stride_.push_back(strides[ax]);
+      limit_.push_back(shape[ax] - slice_shape[ax] + 1);
+      contiguous_.push_back(idx.flags().row_contiguous && idx.data_size() == idx.size());
+      its_.emplace_back(idx.shape(), idx.strides());
+    }
+  }
+  // Offsets of positions [start, start + count), in order (calls must go through them in order).
+  void fill(int64_t start, int64_t count, int64_t* off) {
+    std::fill(off, off + count, int64_t{0});
+    for (size_t k = 0; k < indices_.size(); ++k) {
+      const array& idx = indices_[k];
+      int64_t size = size_[k], stride = stride_[k];
+      uint64_t limit = static_cast<uint64_t>(std::max<int64_t>(limit_[k], 0));
+      dispatch_all_types(idx.dtype(), "scatter", [&](auto tag) {
+        using I = typename decltype(tag)::type;
+        if constexpr (std::is_integral_v<I> && !std::is_same_v<I, bool>) {
+          const I* p = idx.data<I>();
+          auto one = [&](int64_t i, I raw) {
+            int64_t v = static_cast<int64_t>(raw);
+            if (v < 0) v += size;
+            if (static_cast<uint64_t>(v) >= limit || off[i] < 0) {
+              off[i] = -1;
+            } else {
+              off[i] += v * stride;
+            }
+          };
+          if (contiguous_[k]) {
+            p += start;
+            for (int64_t i = 0; i < count; ++i) one(i, p[i]);
+          } else {
+            auto& it = its_[k];
+            for (int64_t i = 0; i < count; ++i, it.step()) one(i, p[it.loc()]);
+          }
+        } else {
+          throw_unsupported_dtype("scatter", idx.dtype());
+        }
+      });
+    }
+  }
+
+ private:
+  const std::vector<array>& indices_;
+  std::vector<int64_t> size_, stride_, limit_;
+  std::vector<bool> contiguous_;
+  std::deque<StridedIterator> its_;  // they hold references to the index arrays' shapes
+};
+
 }  // namespace
 
 void Gather::eval_cpu(const std::vector<array>& inputs, array& out) {
@@ -181,7 +271,7 @@ void Gather::eval_cpu(const std::vector<array>& inputs, array& out) {
 
 void Scatter::eval_cpu(const std::vector<array>& inputs, array& out) {
   const array& a = inputs[0];
-  copy_or_donate(a, out);
+  copy_or_donate(a, out);  // row-major: every offset below is >= 0
   array upd = row_major(inputs.back());
   std::vector<array> indices(inputs.begin() + 1, inputs.end() - 1);
   int index_nd = upd.ndim() - a.ndim();
@@ -189,33 +279,73 @@ void Scatter::eval_cpu(const std::vector<array>& inputs, array& out) {
   Shape slice_shape(upd.shape().begin() + index_nd, upd.shape().end());
   int64_t slice_n = 1;
   for (auto d : slice_shape) slice_n *= d;
+  int64_t n = 1;
+  for (auto d : index_shape) n *= d;
   if (out.size() == 0 || upd.size() == 0) return;
-  std::vector<uint8_t> valid;
-  auto offsets = index_offsets(indices, index_shape, axes_, out.shape(), out.strides(), slice_shape, false, valid);
+  IndexWalker walker(indices, axes_, out.shape(), out.strides(), slice_shape);
   auto [sshape, sstrides] = collapse_contiguous_dims(slice_shape, {out.strides()});
   const Strides& ss = sstrides[0];
-  ReduceType r = reduce_;
+  int snd = static_cast<int>(sshape.size());
+  int64_t inner = snd ? sshape.back() : 1, istride = snd ? ss.back() : 0;
+  Shape oshape(sshape.begin(), sshape.end() - (snd ? 1 : 0));
+  Strides ostrides(ss.begin(), ss.end() - (snd ? 1 : 0));
+  constexpr int64_t kChunk = 2048;
+  int64_t off[kChunk];
   dispatch_all_types(out.dtype(), name(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* o = out.data<T>();
     const T* u = upd.data<T>();
-    // Positions apply one after another (duplicates combine in order); the elements of one
-    // slice are distinct and may be split across threads.
-    for (size_t i = 0; i < offsets.size(); ++i) {
-      if (!valid[i]) continue;
-      T* base = o + offsets[i];
-      const T* ub = u + static_cast<int64_t>(i) * slice_n;
-      auto body = [&](int64_t b, int64_t e) {
-        StridedIterator it(sshape, ss);
-        it.seek(b);
-        for (int64_t j = b; j < e; ++j, it.step()) base[it.loc()] = combine<T>(r, base[it.loc()], ub[j]);
-      };
-      if (slice_n >= cpu::kElementwiseGrain) {
-        cpu::parallel_for(slice_n, cpu::kElementwiseGrain, body);
-      } else {
-        body(0, slice_n);
+    dispatch_reduce(reduce_, [&](auto rc) {
+      constexpr Scatter::ReduceType R = decltype(rc)::value;
+      // Positions apply one after another (duplicates combine in order); the elements of one
+      // slice are distinct and may be split across threads.
+      for (int64_t c = 0; c < n; c += kChunk) {
+        int64_t cn = std::min(kChunk, n - c);
+        walker.fill(c, cn, off);
+        if (slice_n == 1) {
+          const T* uc = u + c;
+          for (int64_t i = 0; i < cn; ++i) {
+            if (off[i] < 0) continue;
+            T* p = o + off[i];
+            *p = combine_r<R>(*p, uc[i]);
+          }
+          continue;
+        }
+        for (int64_t i = 0; i < cn; ++i) {
+          if (off[i] < 0) continue;
+          T* base = o + off[i];
+          const T* ub = u + (c + i) * slice_n;
+          // Rows of `inner` elements, [b, e) counted in rows.
+          auto body = [&](int64_t b, int64_t e) {
+            if (oshape.empty()) {
+              for (int64_t j = 0; j < inner; ++j) base[j * istride] = combine_r<R>(base[j * istride], ub[j]);
+              return;
+            }
+            StridedIterator it(oshape, ostrides);
+            it.seek(b);
+            for (int64_t row = b; row < e; ++row, it.step()) {
+              T* bp = base + it.loc();
+              const T* up = ub + row * inner;
+              if (istride == 1) {
+                for (int64_t j = 0; j < inner; ++j) bp[j] = combine_r<R>(bp[j], up[j]);
+              } else {
+                for (int64_t j = 0; j < inner; ++j) bp[j * istride] = combine_r<R>(bp[j * istride], up[j]);
+              }
+            }
+          };
+          int64_t rows = slice_n / inner;
+          if (slice_n >= cpu::kElementwiseGrain && rows > 1) {
+            cpu::parallel_for(rows, std::max<int64_t>(1, cpu::kElementwiseGrain / inner), body);
+          } else if (slice_n >= cpu::kElementwiseGrain) {
+            cpu::parallel_for(inner, cpu::kElementwiseGrain, [&](int64_t b, int64_t e) {
+              for (int64_t j = b; j < e; ++j) base[j * istride] = combine_r<R>(base[j * istride], ub[j]);
+            });
+          } else {
+            body(0, rows);
+          }
+        }
       }
-    }
+    });
   });
 }
 

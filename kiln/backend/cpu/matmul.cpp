@@ -18,6 +18,7 @@
 
 #include "kiln/backend/common/utils.h"
 #include "kiln/backend/cpu/copy.h"
+#include "kiln/backend/cpu/gemm.h"
 #include "kiln/backend/cpu/half_blocks.h"
 #include "kiln/backend/cpu/thread_pool.h"
 #include "kiln/primitives.h"
@@ -35,15 +36,7 @@ constexpr bool is_blas_v = std::is_same_v<T, float> || std::is_same_v<T, double>
 template <typename T>
 constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
 
-// One operand's matrices as GEMM sees them: the address of the first, the strides of the
-// batch dims, and a row-major (trans = false) or column-major layout with leading dim ld.
-struct Operand {
-  const char* data;
-  Strides batch_strides;  // in elements
-  bool trans;
-  int64_t ld;
-  array holder;  // a copy, when one was needed
-};
+using Operand = cpu::GemmOperand;
 
 // Row-major if the column stride is 1 and rows are at least a row apart; column-major in the
 // mirror case; a dimension of size 1 may have any stride.
@@ -152,8 +145,43 @@ void for_each_gemm(const Operand& A, const Operand& B, const Shape& batch, int64
   }
 }
 
+// (..., 1, K) @ (..., K, 1): a batch of dot products (einsum's "bi,bi->b"). One BLAS dot per
+// batch element, spread over kiln's threads, instead of a GEMM call per 1x1 result. Takes
+// any positive strides along K; returns false (use the GEMM path) otherwise.
+template <typename T>
+bool batched_dot(const array& a, const array& b, array& out, int64_t K) {
+  if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, double>) {
+    return false;
+  } else {
+    int nd = a.ndim();
+    int64_t sa = K == 1 ? 1 : a.strides(nd - 1), sb = K == 1 ? 1 : b.strides(nd - 2);
+    if (sa <= 0 || sb <= 0 || sa > INT_MAX || sb > INT_MAX) return false;
+    Shape batch(out.shape().begin(), out.shape().end() - 2);
+    Strides a_bs(a.strides().begin(), a.strides().end() - 2), b_bs(b.strides().begin(), b.strides().end() - 2);
+    auto [bshape, bstrides] = collapse_contiguous_dims(batch, {a_bs, b_bs});
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* pc = out.data<T>();
+    int64_t nbatch = static_cast<int64_t>(out.size());
+    cpu::parallel_for(nbatch, std::max<int64_t>(1, cpu::kElementwiseGrain / K), [&](int64_t begin, int64_t end) {
+      StridedIterator ai(bshape, bstrides[0]), bi(bshape, bstrides[1]);
+      ai.seek(begin);
+      bi.seek(begin);
+      for (int64_t i = begin; i < end; ++i, ai.step(), bi.step()) {
+        if constexpr (std::is_same_v<T, float>) {
+          pc[i] = cblas_sdot(static_cast<int>(K), pa + ai.loc(), static_cast<int>(sa), pb + bi.loc(), static_cast<int>(sb));
+        } else {
+          pc[i] = cblas_ddot(static_cast<int>(K), pa + ai.loc(), static_cast<int>(sa), pb + bi.loc(), static_cast<int>(sb));
+        }
+      }
+    });
+    return true;
+  }
+}
+
 template <typename T>
 void matmul_blas(const array& a, const array& b, array& out, int64_t M, int64_t N, int64_t K) {
+  if (M == 1 && N == 1 && out.size() > 1 && batched_dot<T>(a, b, out, K)) return;
   Operand A = prepare(a), B = prepare(b);
   Shape batch(out.shape().begin(), out.shape().end() - 2);
   int64_t lda;
@@ -221,6 +249,28 @@ void convert_lines(const Lines<T>& x, const Lines<T>& y) {
   });
 }
 
+// One float16/bfloat16 GEMM on float32 copies of whole matrices. Small ones may run
+// concurrently (one batch element per thread): they use per-thread buffers, which stay small
+// (m * N * K is bounded) and skip the allocator's lock.
+template <typename T>
+void gemm_half(bool ta, bool tb, int64_t m, int64_t N, int64_t K, const T* pa, int64_t lda, const T* pb, int64_t ldb,
+               T* pc) {
+  size_t need = m * K + K * N + m * N;
+  bool small = static_cast<double>(m) * N * K <= kBlasSingleThreadMNK;
+  thread_local std::vector<float> local;
+  Scratch<float> scratch;
+  if (small) {
+    local.resize(std::max(local.size(), need));
+  } else {
+    scratch.resize(need);
+  }
+  float* a1 = small ? local.data() : scratch.data();
+  float *b1 = a1 + m * K, *c1 = b1 + K * N;
+  convert_lines(matrix_lines(pb, tb, K, N, ldb, b1), matrix_lines(pa, ta, m, K, lda, a1));
+  gemm<float>(ta, tb, m, N, K, a1, ta ? m : K, b1, tb ? K : N, c1);
+  cpu::parallel_for(m * N, kConvertGrain, [&](int64_t s, int64_t e) { cpu::from_float(c1 + s, pc + s, e - s); });
+}
+
 // float16/bfloat16: sgemm on float32 copies. A is converted in panels of rows (bounding the
 // temporary memory), B once per distinct matrix; small batch elements run in parallel.
 template <typename T>
@@ -233,14 +283,7 @@ void matmul_half(const array& a, const array& b, array& out, int64_t M, int64_t 
   for_each_gemm<T>(A, B, batch, M, N, K, out.data<T>(), lda, true, [&](const T* pa, const T* pb, T* pc, int64_t m) {
     int64_t ldb = B.trans ? K : N;
     if (static_cast<double>(m) * N * K <= kBlasSingleThreadMNK) {
-      // Small GEMMs may run concurrently (one batch element per thread): per-thread buffers,
-      // which stay small (m * N * K is bounded) and skip the allocator's lock.
-      thread_local std::vector<float> small;
-      small.resize(std::max<size_t>(small.size(), m * K + K * N + m * N));
-      float *a1 = small.data(), *b1 = a1 + m * K, *c1 = b1 + K * N;
-      convert_lines(matrix_lines(pb, B.trans, K, N, B.ld, b1), matrix_lines(pa, A.trans, m, K, lda, a1));
-      gemm<float>(A.trans, B.trans, m, N, K, a1, A.trans ? m : K, b1, ldb, c1);
-      cpu::from_float(c1, pc, m * N);
+      gemm_half<T>(A.trans, B.trans, m, N, K, pa, lda, pb, B.ld, pc);
       return;
     }
     bf.resize(K * N);
@@ -324,6 +367,22 @@ void matmul_int(const array& a, const array& b, array& out, int64_t M, int64_t N
 }
 
 }  // namespace
+
+cpu::GemmOperand cpu::gemm_operand(const array& x) { return prepare(x); }
+
+void cpu::gemm_matrices(Dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda,
+                        const void* b, int64_t ldb, void* c) {
+  dispatch_float_types(t, "gemm", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto pa = static_cast<const T*>(a);
+    auto pb = static_cast<const T*>(b);
+    if constexpr (is_half_v<T>) {
+      gemm_half<T>(ta, tb, m, n, k, pa, lda, pb, ldb, static_cast<T*>(c));
+    } else {
+      gemm<T>(ta, tb, m, n, k, pa, lda, pb, ldb, static_cast<T*>(c));
+    }
+  });
+}
 
 void Matmul::eval_cpu(const std::vector<array>& inputs, array& out) {
   const array& a = inputs[0];

@@ -123,5 +123,12 @@ NO_GPU(Identity)
 NO_GPU(StopGradient)
 NO_GPU_MULTI(CustomTransforms)
 NO_GPU(Compiled)
+NO_GPU(Hadamard)
+NO_GPU(GatherMM)
+NO_GPU(View)
+NO_GPU_MULTI(Depends)
+NO_GPU(ToFP8)
+NO_GPU(FromFP8)
+NO_GPU(Solve)
 
 }  // namespace kiln
