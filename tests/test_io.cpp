@@ -77,12 +77,15 @@ TEST(IO, SafetensorsRoundTrip) {
 }
 
 TEST(IO, GgufRoundTrip) {
+  // Tensors of 64 and 32 bytes: the file then ends with data, not alignment padding, so every
+  // shorter prefix is truncated.
+  array x = reshape(arange(16.0, float32), {2, 8});
   VecWriter w;
   GGUFMetadata meta{{"s", std::string("x")}, {"l", std::vector<std::string>{"a", "b"}}, {"n", array(3)}};
-  save_gguf(w, {{"x", sample()}, {"h", astype(sample(), float16)}}, meta);
+  save_gguf(w, {{"x", x}, {"h", astype(x, float16)}}, meta);
   MemoryReader r(w.bytes.data(), w.bytes.size());
   auto [m, md] = load_gguf(r);
-  EXPECT_EQ(test::values<float>(m.at("x")), test::values<float>(sample()));
+  EXPECT_EQ(test::values<float>(m.at("x")), test::values<float>(x));
   EXPECT_EQ(m.at("h").dtype(), float16);
   EXPECT_EQ(std::get<std::string>(md.at("s")), "x");
   EXPECT_EQ(std::get<std::vector<std::string>>(md.at("l")).size(), 2u);

@@ -51,7 +51,10 @@ void save_safetensors(Writer& out, const ArrayMap& arrays, const SafetensorsMeta
   for (auto& [name, a] : items) {
     if (h.size() > 1) h += ",";
     h += io::json_quote(name) + ":{\"dtype\":\"" + io::st_name(a.dtype()) + "\",\"shape\":[";
-    for (int i = 0; i < a.ndim(); ++i) h += (i ? "," : "") + std::to_string(a.shape(i));
+    for (int i = 0; i < a.ndim(); ++i) {
+      if (i) h += ',';
+      h += std::to_string(a.shape(i));
+    }
     h += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + a.nbytes()) + "]}";
     offset += a.nbytes();
   }

@@ -21,12 +21,15 @@ class PyReader : public Reader {
     f_.attr("seek")(start_);
     size_ = end >= start_ ? end - start_ : 0;
     has_readinto_ = nb::hasattr(f_, "readinto");
+    if (nb::hasattr(f_, "name") && nb::isinstance<nb::str>(f_.attr("name"))) {
+      label_ = nb::cast<std::string>(f_.attr("name"));
+    }
   }
   uint64_t size() override { return size_; }
-  std::string label() const override { return "<file object>"; }
+  std::string label() const override { return label_; }
   void read(void* out, uint64_t n, uint64_t offset) override {
     if (n > size_ || offset > size_ - n) {
-      throw std::invalid_argument("[load] Malformed file <file object>: a read runs past the end (truncated?).");
+      throw std::invalid_argument("[load] Malformed file " + label_ + ": a read runs past the end (truncated?).");
     }
     f_.attr("seek")(start_ + offset);
     char* p = static_cast<char*>(out);
@@ -43,7 +46,7 @@ class PyReader : public Reader {
         got = std::min<uint64_t>(b.size(), want);
         std::memcpy(p, b.c_str(), got);
       }
-      if (got == 0) throw std::invalid_argument("[load] Malformed file <file object>: it ended early (truncated?).");
+      if (got == 0) throw std::invalid_argument("[load] Malformed file " + label_ + ": it ended early (truncated?).");
       p += got;
       n -= got;
     }
@@ -53,6 +56,7 @@ class PyReader : public Reader {
   nb::object f_;
   uint64_t start_ = 0, size_ = 0;
   bool has_readinto_ = false;
+  std::string label_ = "<file object>";
 };
 
 class PyWriter : public Writer {

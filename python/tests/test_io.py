@@ -732,7 +732,7 @@ def test_gguf_unsupported_quantization(tmp_path, qtype):
 
 
 def _gguf_bytes(tmp_path):
-    mx.save_gguf(str(tmp_path / "ok"), {"a": mx.arange(8).astype(mx.float32), "b": mx.ones((2, 2))},
+    mx.save_gguf(str(tmp_path / "ok"), {"a": mx.arange(8).astype(mx.float32), "b": mx.ones((2, 4))},  # no end padding
                  {"name": "x", "list": ["p", "q"], "v": mx.array([1, 2])})
     return (tmp_path / "ok.gguf").read_bytes()
 
