@@ -424,10 +424,17 @@ ArrayMap load_npz(Reader& in) {
     }
     std::string key = e.name.substr(0, e.name.size() - 4);
     if (out.count(key)) io::malformed("load", in.label(), "two entries are named '" + e.name + "'");
-    io::Cursor c(in, "load", e.offset);
-    if (c.get<uint32_t>("a local header") != io::kLocalSig) io::malformed("load", label, "bad local header");
-    c.seek(e.offset + 26);
-    uint16_t name_len = c.get<uint16_t>("a local header"), extra_len = c.get<uint16_t>("a local header");
+    // The local header's own name and extra lengths say where the data starts (read exactly, not
+    // through a Cursor: its read-ahead would cost a buffer per entry).
+    unsigned char local[30];
+    if (e.offset > in.size() || in.size() - e.offset < 30) io::malformed("load", label, "the local header runs past the end");
+    in.read(local, 30, e.offset);
+    uint32_t sig;
+    uint16_t name_len, extra_len;
+    std::memcpy(&sig, local, 4);
+    std::memcpy(&name_len, local + 26, 2);
+    std::memcpy(&extra_len, local + 28, 2);
+    if (sig != io::kLocalSig) io::malformed("load", label, "bad local header");
     uint64_t data = e.offset + 30 + name_len + extra_len;
     if (data > in.size() || e.csize > in.size() - data) io::malformed("load", label, "the entry's data runs past the end");
     io::EntryReader r(in, e, data, label);

@@ -780,3 +780,69 @@ def test_gguf_malformed(tmp_path, raw):
     (tmp_path / "bad.gguf").write_bytes(raw)
     with pytest.raises(BAD):
         mx.load(str(tmp_path / "bad.gguf"))
+
+
+def test_npz_zip64_entries(tmp_path):
+    """Entries written with ZIP64 extra fields (as NumPy does for arrays past 4 GiB) load."""
+    with zipfile.ZipFile(tmp_path / "z.npz", "w") as z:
+        with z.open("x.npy", "w", force_zip64=True) as f:
+            f.write(_npy_bytes(np.arange(10, dtype=np.int16)))
+    np.testing.assert_array_equal(np.array(mx.load(str(tmp_path / "z.npz"))["x"]), np.arange(10))
+
+
+def test_safetensors_offsets_aligned(tmp_path):
+    arrays = {"a": mx.ones((3,), mx.uint8), "b": mx.ones((3,), mx.float64 if not IS_MLX else mx.int64),
+              "c": mx.ones((3,), mx.float16), "d": mx.ones((5,), mx.int32)}
+    mx.save_safetensors(str(tmp_path / "s"), arrays)
+    raw = (tmp_path / "s.safetensors").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    sizes = {"U8": 1, "F64": 8, "I64": 8, "F16": 2, "I32": 4}
+    if not IS_MLX:
+        assert n % 8 == 0
+        for k in arrays:
+            assert header[k]["data_offsets"][0] % sizes[header[k]["dtype"]] == 0
+
+
+@needs_gguf
+def test_gguf_version_2(tmp_path):
+    _gguf_write(tmp_path / "v.gguf", lambda w: w.add_string("k", "v"), [("x", np.arange(4, dtype=np.float32), None)])
+    raw = bytearray((tmp_path / "v.gguf").read_bytes())
+    assert raw[4:8] == struct.pack("<I", 3)
+    raw[4:8] = struct.pack("<I", 2)  # v2 and v3 share the little-endian layout
+    (tmp_path / "v2.gguf").write_bytes(bytes(raw))
+    arrays, meta = mx.load(str(tmp_path / "v2.gguf"), return_metadata=True)
+    np.testing.assert_array_equal(np.array(arrays["x"]), np.arange(4))
+    assert meta["k"] == "v"
+
+
+@kiln_only
+def test_files_move_between_kiln_and_mlx(tmp_path):
+    """Files MLX writes load in kiln and the reverse (MLX installed as a black-box oracle)."""
+    mlx = pytest.importorskip("mlx.core")
+    vals = {n: values((2, 3), n, seed=i) for i, n in enumerate(["float32", "float16", "int32", "bool_", "int8"])}
+    bf = values((4,), "bfloat16")
+    theirs = {n: mlx.array(v) for n, v in vals.items()}
+    theirs["bf"] = mlx.array(bf).astype(mlx.bfloat16)
+    ours = {n: mx.array(v) for n, v in vals.items()}
+    ours["bf"] = mx.array(bf).astype(mx.bfloat16)
+    gguf_names = ["float32", "float16", "int32", "int8"]
+    for lib, arrays, other in [(mlx, theirs, mx), (mx, ours, mlx)]:
+        d = tmp_path / lib.__name__.replace(".", "_")
+        d.mkdir()
+        lib.save(str(d / "a"), arrays["bf"])
+        lib.savez(str(d / "z"), **arrays)
+        lib.savez_compressed(str(d / "c"), **arrays)
+        lib.save_safetensors(str(d / "s"), arrays, {"m": "1"})
+        lib.save_gguf(str(d / "g"), {n: arrays[n] for n in gguf_names}, {"t": "x", "v": lib.array([1, 2])})
+        np.testing.assert_array_equal(np.array(other.load(str(d / "a.npy")).astype(other.float32)), bf)
+        for f in ["z.npz", "c.npz", "s.safetensors", "g.gguf"]:
+            got = other.load(str(d / f))
+            for n in gguf_names if f == "g.gguf" else vals:
+                np.testing.assert_array_equal(np.array(got[n]), vals[n], err_msg=f"{lib.__name__} {f} {n}")
+            if f != "g.gguf":
+                np.testing.assert_array_equal(np.array(got["bf"].astype(other.float32)), bf)
+        _, meta = other.load(str(d / "s.safetensors"), return_metadata=True)
+        assert meta == {"m": "1"}
+        _, meta = other.load(str(d / "g.gguf"), return_metadata=True)
+        assert meta["t"] == "x" and np.array(meta["v"]).tolist() == [1, 2]
