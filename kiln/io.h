@@ -136,7 +136,9 @@ KILN_API void save_gguf(Writer& out, const ArrayMap& arrays, const GGUFMetadata&
 KILN_API void save_gguf(std::string file, const ArrayMap& arrays, const GGUFMetadata& metadata = {});
 /** Reads a GGUF v2/v3 file. F32, F16, BF16, F64 and integer tensors load as arrays; Q4_0, Q4_1
  *  and Q8_0 tensors load as MLX's affine-quantized triplet (`name`: uint32 packed values,
- *  `name.scales` and `name.biases`: float16, group size 32, 4 or 8 bits); other types raise. */
+ *  `base.scales` and `base.biases`: float16, group size 32, 4 or 8 bits; `base` is `name` less a
+ *  ".weight" suffix); Q2_K-Q6_K tensors are expanded to float16 (as MLX does for the types it
+ *  reads); other types raise std::invalid_argument naming the type. */
 KILN_API std::pair<ArrayMap, GGUFMetadata> load_gguf(Reader& in);
 KILN_API std::pair<ArrayMap, GGUFMetadata> load_gguf(const std::string& file);
 

@@ -130,6 +130,94 @@ void convert_quantized(const GgmlType& t, const unsigned char* src, uint64_t blo
   }
 }
 
+// K-quant super-blocks of 256 values, expanded to float16 as MLX does for Q2_K, Q4_K and Q6_K
+// (kiln adds Q3_K and Q5_K). Each function maps element e of a block to its value.
+namespace kquant {
+
+// Q4_K / Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins packed in 12 bytes.
+void scale_min(int sub, const unsigned char* s, float& sc, float& m) {
+  if (sub < 4) {
+    sc = s[sub] & 63;
+    m = s[sub + 4] & 63;
+  } else {
+    sc = (s[sub + 4] & 0xf) | ((s[sub - 4] >> 6) << 4);
+    m = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+  }
+}
+
+void q2_k(const unsigned char* b, float16_t* y) {  // scales[16] qs[64] d dmin
+  const unsigned char *scales = b, *qs = b + 16;
+  float d = f16_value(b + 80), dmin = f16_value(b + 82);
+  for (int e = 0; e < 256; ++e) {
+    int half = e / 128, j = (e % 128) / 32, l = e % 32;
+    int sc = scales[half * 8 + j * 2 + l / 16];
+    int q = (qs[half * 32 + l] >> (2 * j)) & 3;
+    y[e] = static_cast<float16_t>(d * (sc & 0xf) * q - dmin * (sc >> 4));
+  }
+}
+
+void q3_k(const unsigned char* b, float16_t* y) {  // hmask[32] qs[64] scales[12] d
+  const unsigned char *hmask = b, *qs = b + 32, *s = b + 96;
+  float d = f16_value(b + 108);
+  int scale[16];
+  for (int i = 0; i < 16; ++i) {
+    int low = i < 8 ? (s[i] & 0xf) : (s[i - 8] >> 4);
+    int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+    scale[i] = (low | (high << 4)) - 32;
+  }
+  for (int e = 0; e < 256; ++e) {
+    int half = e / 128, j = (e % 128) / 32, l = e % 32;
+    int q = (qs[half * 32 + l] >> (2 * j)) & 3;
+    if (!(hmask[l] & (1 << (half * 4 + j)))) q -= 4;
+    y[e] = static_cast<float16_t>(d * scale[half * 8 + j * 2 + l / 16] * q);
+  }
+}
+
+void q45_k(const unsigned char* b, float16_t* y, bool five) {  // d dmin scales[12] [qh[32]] qs[128]
+  float d = f16_value(b), dmin = f16_value(b + 2);
+  const unsigned char *s = b + 4, *qh = b + 16, *qs = b + (five ? 48 : 16);
+  for (int sub = 0; sub < 8; ++sub) {
+    float sc, m;
+    scale_min(sub, s, sc, m);
+    for (int l = 0; l < 32; ++l) {
+      unsigned char byte = qs[(sub / 2) * 32 + l];
+      int q = sub % 2 ? byte >> 4 : byte & 0xf;
+      if (five && (qh[l] >> sub & 1)) q += 16;
+      y[sub * 32 + l] = static_cast<float16_t>(d * sc * q - dmin * m);
+    }
+  }
+}
+
+void q6_k(const unsigned char* b, float16_t* y) {  // ql[128] qh[64] scales[16] (int8) d
+  const unsigned char *ql = b, *qh = b + 128;
+  const signed char* sc = reinterpret_cast<const signed char*>(b + 192);
+  float d = f16_value(b + 208);
+  for (int e = 0; e < 256; ++e) {
+    int half = e / 128, k = (e % 128) / 32, l = e % 32;
+    unsigned char low = ql[half * 64 + l + (k % 2) * 32];
+    int q = ((k < 2 ? low & 0xf : low >> 4) | (((qh[half * 32 + l] >> (2 * k)) & 3) << 4)) - 32;
+    y[e] = static_cast<float16_t>(d * sc[half * 8 + l / 16 + 2 * k] * q);
+  }
+}
+
+}  // namespace kquant
+
+bool is_k_quant(uint32_t id) { return id >= 10 && id <= 14; }
+
+void dequantize_k(const GgmlType& t, const unsigned char* src, uint64_t blocks, float16_t* out) {
+  for (uint64_t i = 0; i < blocks; ++i) {
+    const unsigned char* b = src + i * t.bytes;
+    float16_t* y = out + i * 256;
+    switch (t.id) {
+      case 10: kquant::q2_k(b, y); break;
+      case 11: kquant::q3_k(b, y); break;
+      case 12: kquant::q45_k(b, y, false); break;
+      case 13: kquant::q45_k(b, y, true); break;
+      default: kquant::q6_k(b, y); break;
+    }
+  }
+}
+
 void put_string(Bytes& b, const std::string& s) {
   b.put(static_cast<uint64_t>(s.size()));
   b.put(s);
@@ -287,10 +375,10 @@ std::pair<ArrayMap, GGUFMetadata> load_gguf(Reader& in) {
       }
     }
     bool quantized = ty.id == 2 || ty.id == 3 || ty.id == 8;
-    if (!plain && !quantized) {
+    if (!plain && !quantized && !is_k_quant(ty.id)) {
       throw std::invalid_argument("[load_gguf] " + label + ": tensor '" + t.name + "' has ggml type " + ty.name +
                                   ", which kiln cannot load (supported: F32, F16, BF16, F64, I8-I64, Q4_0, Q4_1, "
-                                  "Q8_0).");
+                                  "Q8_0, and Q2_K-Q6_K expanded to float16).");
     }
     int64_t ne0 = t.dims.empty() ? 1 : t.dims.back();
     if (ne0 % ty.block != 0) {
@@ -308,9 +396,15 @@ std::pair<ArrayMap, GGUFMetadata> load_gguf(Reader& in) {
       if (!out.first.emplace(t.name, std::move(a)).second) c.fail("two tensors are named '" + t.name + "'");
       continue;
     }
-    // A quantized tensor becomes MLX's triplet; "x.weight" gives "x.scales" and "x.biases".
     std::vector<char> raw(static_cast<size_t>(nbytes));
     if (nbytes) in.read(raw.data(), nbytes, data_start + t.offset);
+    if (is_k_quant(ty.id)) {
+      array a = empty_array(shape, float16);
+      dequantize_k(ty, reinterpret_cast<const unsigned char*>(raw.data()), nbytes / ty.bytes, a.data<float16_t>());
+      if (!out.first.emplace(t.name, std::move(a)).second) c.fail("two tensors are named '" + t.name + "'");
+      continue;
+    }
+    // Q4_0 / Q4_1 / Q8_0 become MLX's triplet; "x.weight" gives "x.scales" and "x.biases".
     int bits = ty.id == 8 ? 8 : 4;
     Shape wshape = shape, sshape = shape;
     if (shape.empty()) {

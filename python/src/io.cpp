@@ -268,8 +268,9 @@ void init_io(nb::module_& m) {
       "Returns:\n"
       "    An array for ``.npy``, else a dict of names to arrays; with ``return_metadata`` a tuple\n"
       "    ``(arrays, metadata)``. GGUF tensors of type Q4_0, Q4_1 and Q8_0 load as MLX's quantized\n"
-      "    triplet (``name``, ``<base>.scales``, ``<base>.biases``, group size 32); GGUF BF16 tensors\n"
-      "    load as bfloat16.");
+      "    triplet (``name``, ``<base>.scales``, ``<base>.biases``, group size 32, ``<base>`` being\n"
+      "    ``name`` less a ``.weight`` suffix); Q2_K-Q6_K tensors are expanded to float16; BF16 tensors\n"
+      "    load as bfloat16; other GGUF types raise ValueError naming the type.");
   m.def(
       "save",
       [](nb::handle file, const array& arr) {

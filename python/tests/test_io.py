@@ -846,3 +846,40 @@ def test_files_move_between_kiln_and_mlx(tmp_path):
         assert meta == {"m": "1"}
         _, meta = other.load(str(d / "g.gguf"), return_metadata=True)
         assert meta["t"] == "x" and np.array(meta["v"]).tolist() == [1, 2]
+
+
+# Byte offsets of the float16 scale fields in each K-quant block (random bytes elsewhere).
+K_QUANT_SCALES = {"Q2_K": [80, 82], "Q3_K": [108], "Q4_K": [0, 2], "Q5_K": [0, 2], "Q6_K": [208]}
+
+
+def _k_quant_blocks(name, rows, seed=0):
+    T = gguf.GGMLQuantizationType
+    block, size = gguf.GGML_QUANT_SIZES[getattr(T, name)]
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, size=(rows, 2, size), dtype=np.uint8)  # two blocks per row
+    for off in K_QUANT_SCALES[name]:
+        raw[..., off : off + 2] = rng.uniform(0.001, 0.05, (rows, 2, 1)).astype(np.float16).view(np.uint8)
+    return raw.reshape(rows, 2 * size)
+
+
+@needs_gguf
+@pytest.mark.parametrize("name", list(K_QUANT_SCALES))
+def test_gguf_k_quants_expand_to_float16(tmp_path, name):
+    if IS_MLX and name in ("Q3_K", "Q5_K"):
+        pytest.skip("MLX 0.32 cannot read Q3_K or Q5_K")
+    if IS_MLX and name == "Q4_K":
+        pytest.skip("MLX 0.32's Q4_K values disagree with the gguf package's dequantize")
+    T = gguf.GGMLQuantizationType
+    raw = _k_quant_blocks(name, 3)
+    _gguf_write(tmp_path / "k.gguf", None, [("w", raw, getattr(T, name))])
+    got = mx.load(str(tmp_path / "k.gguf"))["w"]
+    assert got.dtype == mx.float16 and got.shape == (3, 512)
+    ref = gguf.dequantize(raw, getattr(T, name))
+    np.testing.assert_allclose(np.array(got).astype(np.float32), ref, rtol=2e-3, atol=1e-4)
+    if not IS_MLX and name in ("Q2_K", "Q6_K"):  # (MLX's Q4_K disagrees with the gguf package)
+        try:
+            import mlx.core as mlx
+        except ImportError:
+            return
+        theirs = np.array(mlx.load(str(tmp_path / "k.gguf"))["w"]).astype(np.float32)
+        np.testing.assert_allclose(np.array(got).astype(np.float32), theirs, rtol=2e-3, atol=1e-4)
