@@ -164,9 +164,17 @@ void savez_impl(nb::handle file, nb::args args, nb::kwargs kwargs, bool compress
   with_writer(op, file, ".npz", [&](Writer& w) { savez(w, arrays, compressed); });
 }
 
+// Strings from files need not be valid UTF-8 (GGUF vocabularies); undecodable bytes become
+// surrogates, so s.encode("utf-8", "surrogateescape") gives the file's bytes back.
+nb::str file_str(const std::string& s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+  if (!o) throw nb::python_error();
+  return nb::steal<nb::str>(o);
+}
+
 nb::dict to_dict(const ArrayMap& arrays) {
   nb::dict d;
-  for (auto& [k, v] : arrays) d[nb::str(k.c_str(), k.size())] = nb::cast(v);
+  for (auto& [k, v] : arrays) d[file_str(k)] = nb::cast(v);
   return d;
 }
 
@@ -222,7 +230,7 @@ nb::object load_impl(nb::handle file, std::optional<std::string> format, bool re
     nb::dict d = to_dict(arrays);
     if (!return_metadata) return d;
     nb::dict m;
-    for (auto& [k, v] : meta) m[nb::str(k.c_str(), k.size())] = nb::str(v.c_str(), v.size());
+    for (auto& [k, v] : meta) m[file_str(k)] = file_str(v);
     return nb::make_tuple(d, m);
   }
   auto [arrays, meta] = run([&] { return load_gguf(*reader); });
@@ -230,14 +238,14 @@ nb::object load_impl(nb::handle file, std::optional<std::string> format, bool re
   if (!return_metadata) return d;
   nb::dict m;
   for (auto& [k, v] : meta) {
-    nb::str key(k.c_str(), k.size());
+    nb::str key = file_str(k);
     if (auto* a = std::get_if<array>(&v)) {
       m[key] = nb::cast(*a);
     } else if (auto* s = std::get_if<std::string>(&v)) {
-      m[key] = nb::str(s->c_str(), s->size());
+      m[key] = file_str(*s);
     } else {
       nb::list l;
-      for (auto& s : std::get<std::vector<std::string>>(v)) l.append(nb::str(s.c_str(), s.size()));
+      for (auto& s : std::get<std::vector<std::string>>(v)) l.append(file_str(s));
       m[key] = l;
     }
   }

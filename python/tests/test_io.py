@@ -883,3 +883,14 @@ def test_gguf_k_quants_expand_to_float16(tmp_path, name):
             return
         theirs = np.array(mlx.load(str(tmp_path / "k.gguf"))["w"]).astype(np.float32)
         np.testing.assert_allclose(np.array(got).astype(np.float32), theirs, rtol=2e-3, atol=1e-4)
+
+
+@kiln_only
+def test_gguf_strings_that_are_not_utf8(tmp_path):
+    raw = (
+        _gguf_header(0, 1) + _s(b"tokens") + struct.pack("<IIQ", 9, 8, 2) + _s(b"ok") + _s(b"\xff\xfe")
+    )
+    (tmp_path / "u.gguf").write_bytes(raw)
+    _, meta = mx.load(str(tmp_path / "u.gguf"), return_metadata=True)
+    assert meta["tokens"][0] == "ok"
+    assert meta["tokens"][1].encode("utf-8", "surrogateescape") == b"\xff\xfe"
