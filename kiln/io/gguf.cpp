@@ -228,6 +228,17 @@ void put_string(Bytes& b, const std::string& s) {
 
 void save_gguf(Writer& out, const ArrayMap& arrays, const GGUFMetadata& metadata) {
   using namespace io;
+  // Readers align tensor data to general.alignment when the metadata sets it.
+  uint64_t alignment = kDefaultAlignment;
+  if (auto it = metadata.find("general.alignment"); it != metadata.end()) {
+    auto* a = std::get_if<array>(&it->second);
+    uint64_t v = 0;
+    if (a && a->ndim() == 0 && a->dtype() == uint32) v = dense(*a).data<uint32_t>()[0];
+    if (v == 0 || (v & (v - 1))) {
+      throw std::invalid_argument("[save_gguf] general.alignment must be a uint32 scalar power of two.");
+    }
+    alignment = v;
+  }
   Bytes h;
   h.put(kMagic);
   h.put(static_cast<uint32_t>(3));
@@ -284,16 +295,16 @@ void save_gguf(Writer& out, const ArrayMap& arrays, const GGUFMetadata& metadata
     for (int i = a.ndim() - 1; i >= 0; --i) h.put(static_cast<uint64_t>(a.shape(i)));
     h.put(*type);
     h.put(offset);
-    offset += (a.nbytes() + kDefaultAlignment - 1) / kDefaultAlignment * kDefaultAlignment;
+    offset += (a.nbytes() + alignment - 1) / alignment * alignment;
     dense_arrays.push_back(a);
   }
-  h.v.resize((h.v.size() + kDefaultAlignment - 1) / kDefaultAlignment * kDefaultAlignment, 0);
+  h.v.resize((h.v.size() + alignment - 1) / alignment * alignment, 0);
   out.write(h.v.data(), h.v.size());
-  const char zeros[kDefaultAlignment] = {};
+  const std::vector<char> zeros(alignment, 0);
   for (auto& a : dense_arrays) {
     if (a.nbytes()) out.write(a.data<char>(), a.nbytes());
-    uint64_t pad = (kDefaultAlignment - a.nbytes() % kDefaultAlignment) % kDefaultAlignment;
-    if (pad) out.write(zeros, pad);
+    uint64_t pad = (alignment - a.nbytes() % alignment) % alignment;
+    if (pad) out.write(zeros.data(), pad);
   }
 }
 

@@ -894,3 +894,19 @@ def test_gguf_strings_that_are_not_utf8(tmp_path):
     _, meta = mx.load(str(tmp_path / "u.gguf"), return_metadata=True)
     assert meta["tokens"][0] == "ok"
     assert meta["tokens"][1].encode("utf-8", "surrogateescape") == b"\xff\xfe"
+
+
+@needs_gguf
+@kiln_only
+def test_gguf_custom_alignment(tmp_path):
+    x = np.arange(5, dtype=np.float32)
+    mx.save_gguf(str(tmp_path / "a"), {"x": mx.array(x), "y": mx.array(x * 2)},
+                 {"general.alignment": mx.array(64, mx.uint32)})
+    r = gguf.GGUFReader(str(tmp_path / "a.gguf"))
+    assert r.alignment == 64
+    for t in r.tensors:
+        assert t.data_offset % 64 == 0
+    got = mx.load(str(tmp_path / "a.gguf"))
+    np.testing.assert_array_equal(np.array(got["y"]), x * 2)
+    with pytest.raises(ValueError):
+        mx.save_gguf(str(tmp_path / "b"), {"x": mx.array(x)}, {"general.alignment": mx.array(48, mx.uint32)})
