@@ -6,6 +6,7 @@
 #include "kiln/device.h"
 #include "kiln/dtype.h"
 #include "kiln/fft.h"
+#include "kiln/io.h"
 #include "kiln/linalg.h"
 #include "kiln/ops.h"
 #include "kiln/random.h"

@@ -11,6 +11,7 @@ void init_compile(nb::module_& m);
 void init_export(nb::module_& m);
 void init_api_misc(nb::module_& m);
 void init_contractions(nb::module_& m);
+void init_io(nb::module_& m);
 
 NB_MODULE(core, m) {
   m.doc() = "kiln: lazy, differentiable arrays with MLX's API.";
@@ -33,4 +34,5 @@ NB_MODULE(core, m) {
   init_memory(m);
   init_indexing(m);
   init_api_misc(m);
+  init_io(m);
 }
