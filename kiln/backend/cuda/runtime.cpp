@@ -291,20 +291,26 @@ void new_stream(const Stream& s) {
 
 void synchronize(const Stream& s) { cuda::check(cudaStreamSynchronize(cuda::stream_of(s)), "synchronize"); }
 
+namespace {
+// An NVTX range for the lifetime of one eval_gpu, closed on every exit (exceptions too).
+struct NvtxRange {
+  explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
+  ~NvtxRange() { nvtxRangePop(); }
+};
+}  // namespace
+
 void eval(array& arr) {
   auto& p = arr.primitive();
   std::vector<array> outputs = arr.outputs();
-  nvtxRangePushA(p.name());
+  NvtxRange range(p.name());
   try {
     p.eval_gpu(arr.inputs(), outputs);
   } catch (const std::runtime_error& e) {
-    nvtxRangePop();
     // CUDA failures inside a kernel family name the call that failed; say which primitive too.
     std::string prefix = std::string("[") + p.name() + "]";
     if (std::string(e.what()).rfind(prefix, 0) == 0) throw;
     throw std::runtime_error(prefix + " " + e.what());
   }
-  nvtxRangePop();
 }
 
 size_t buffer_size(const DeviceBuffer& b) { return b.size; }
