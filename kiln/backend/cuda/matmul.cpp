@@ -3,6 +3,7 @@
 // become a zero batch stride, and only layouts cuBLASLt cannot describe are copied first.
 #include <cublasLt.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>

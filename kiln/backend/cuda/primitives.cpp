@@ -1,6 +1,7 @@
 // eval_gpu of the primitives that have CUDA kernels: views (shared buffers, as on the CPU),
 // copies and conversions, fills, elementwise ops. Matmul is in matmul.cpp; every other
 // primitive's eval_gpu is a stub from backend/common/gpu_stubs.h.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>

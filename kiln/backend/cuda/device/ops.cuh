@@ -1,7 +1,8 @@
 // Device functors of the elementwise primitives, one per primitive, with the CPU's semantics
 // (kiln/backend/cpu/elementwise_ops.h): integer arithmetic wraps, integer division by zero is 0,
-// // and % follow Python, NaN propagates through maximum/minimum. Each functor says which
-// compute types it takes (`ok<C>`) and what it returns (`out<C>`); half types arrive as float.
+// floor_divide and remainder follow Python, NaN propagates through maximum/minimum. Each
+// functor says which compute types it takes (`ok<C>`) and what it returns (`out<C>`); half
+// types arrive as float.
 #pragma once
 
 #include <cstdint>
