@@ -235,7 +235,10 @@ const void* device_in(const array& a, cudaStream_t stream) {
       if (!d->device) {
         d->device = device_malloc(d->nbytes, stream);
       } else {
-        order_after(stream, d->device->stream);  // earlier readers of the stale copy
+        // The host copy changed: overwrite the stale device copy after the work that used it.
+        order_after(stream, d->device->stream);
+        for (cudaStream_t r : d->device->readers) order_after(stream, r);
+        d->device->readers.clear();
         d->device->stream = stream;
       }
       if (d->nbytes) upload(d->device->ptr, d->buffer.ptr, d->nbytes, stream);
