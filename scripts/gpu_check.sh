@@ -25,7 +25,8 @@ CMAKE_EXTRA=()
 # Built with the GPU image's default compiler (/opt/gcc), the test processes had no shared
 # libstdc++ loaded (AddressSanitizer found no real __cxa_throw), i.e. libkiln.so and the
 # extension each carried their own copy, and workers crashed in locale code on the CPU and
-# the GPU alike. Prefer the system compiler when there is one.
+# the GPU alike (linking both libraries with -static-libstdc++ reproduces it on any machine).
+# Prefer the system compiler when there is one.
 if [ -z "${CXX:-}" ] && [ -x /usr/bin/g++ ]; then
   CMAKE_EXTRA+=(-DCMAKE_CXX_COMPILER=/usr/bin/g++ -DCMAKE_CUDA_HOST_COMPILER=/usr/bin/g++)
 fi
