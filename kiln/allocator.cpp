@@ -1,5 +1,7 @@
 #include "kiln/allocator.h"
 
+#include "kiln/backend/gpu.h"
+
 #include <sys/sysinfo.h>
 
 #include <cstdlib>
@@ -155,13 +157,21 @@ size_t size_of(Buffer buffer) { return host_allocator().size_of(buffer.ptr); }
 
 }  // namespace allocator
 
-size_t get_active_memory() { return allocator::host_allocator().active(); }
-size_t get_peak_memory() { return allocator::host_allocator().peak(); }
-void reset_peak_memory() { allocator::host_allocator().reset_peak(); }
-size_t get_cache_memory() { return allocator::host_allocator().cache(); }
+// With a GPU the statistics count host and device memory together (device memory is zero
+// in CPU-only builds and on machines without a GPU).
+size_t get_active_memory() { return allocator::host_allocator().active() + gpu::active_memory(); }
+size_t get_peak_memory() { return allocator::host_allocator().peak() + gpu::peak_memory(); }
+void reset_peak_memory() {
+  allocator::host_allocator().reset_peak();
+  gpu::reset_peak_memory();
+}
+size_t get_cache_memory() { return allocator::host_allocator().cache() + gpu::cache_memory(); }
 size_t set_memory_limit(size_t limit) { return allocator::host_allocator().set_memory_limit(limit); }
 size_t get_memory_limit() { return allocator::host_allocator().memory_limit(); }
 size_t set_cache_limit(size_t limit) { return allocator::host_allocator().set_cache_limit(limit); }
-void clear_cache() { allocator::host_allocator().clear(); }
+void clear_cache() {
+  allocator::host_allocator().clear();
+  gpu::clear_cache();
+}
 
 }  // namespace kiln

@@ -3,6 +3,7 @@
 #include <limits>
 #include <sstream>
 
+#include "kiln/backend/gpu.h"
 #include "kiln/primitives.h"
 #include "kiln/transforms.h"
 
@@ -76,15 +77,14 @@ Node::~Node() {
 
 void array::init_leaf(Shape shape, Dtype dtype) {
   desc_ = std::make_shared<ArrayDesc>(std::move(shape), dtype);
-  desc_->data = std::make_shared<Data>(allocator::malloc(desc_->size * size_of(dtype)), allocator::free);
-  desc_->data_ptr = desc_->data->buffer.ptr;
+  desc_->data = std::make_shared<Data>(allocator::malloc(desc_->size * size_of(dtype)), desc_->size * size_of(dtype),
+                                       allocator::free);
   desc_->status.store(Status::evaluated);
 }
 
 array::array(allocator::Buffer data, Shape shape, Dtype dtype, Deleter deleter) {
   desc_ = std::make_shared<ArrayDesc>(std::move(shape), dtype);
-  desc_->data = std::make_shared<Data>(data, std::move(deleter));
-  desc_->data_ptr = data.ptr;
+  desc_->data = std::make_shared<Data>(data, desc_->size * size_of(dtype), std::move(deleter));
   desc_->status.store(Status::evaluated);
 }
 
@@ -231,11 +231,41 @@ void array::eval() {
   if (status() != Status::evaluated) kiln::eval({*this});
 }
 
-size_t array::buffer_size() const { return desc_->data ? allocator::size_of(desc_->data->buffer) : 0; }
+size_t array::buffer_size() const {
+  if (!desc_->data) return 0;
+  if (desc_->data->device) return gpu::buffer_size(*desc_->data->device);
+  return allocator::size_of(desc_->data->buffer);
+}
+
+array::Data::~Data() {
+  if (device) gpu::release(device);
+  if (deleter) deleter(buffer);
+}
+
+void array::Data::make_host_valid() {
+  std::lock_guard<std::mutex> lk(mtx);
+  if (valid.load(std::memory_order_acquire) & kHost) return;
+  // Only a GPU kernel makes host-invalid data, so `device` is set and the backend exists.
+  if (!buffer.ptr) {
+    buffer = allocator::malloc(nbytes);
+    deleter = allocator::free;
+  }
+  gpu::copy_to_host(*device, buffer.ptr);
+  valid.store(kHost | kDevice, std::memory_order_release);
+}
+
+void array::Data::make_host_exclusive() {
+  make_host_valid();
+  valid.store(kHost, std::memory_order_release);
+}
 
 void array::set_data(allocator::Buffer buffer, Deleter deleter) {
-  desc_->data = std::make_shared<Data>(buffer, std::move(deleter));
-  desc_->data_ptr = buffer.ptr;
+  set_data(std::make_shared<Data>(buffer, nbytes(), std::move(deleter)));
+}
+
+void array::set_data(std::shared_ptr<Data> data) {
+  desc_->data = std::move(data);
+  desc_->offset = 0;
   desc_->data_size = desc_->size;
   desc_->strides = row_major_strides(desc_->shape);
   desc_->flags = row_major_flags(desc_->shape);
@@ -243,8 +273,16 @@ void array::set_data(allocator::Buffer buffer, Deleter deleter) {
 
 void array::set_data(allocator::Buffer buffer, size_t data_size, Strides strides, Flags flags,
                      Deleter deleter) {
-  desc_->data = std::make_shared<Data>(buffer, std::move(deleter));
-  desc_->data_ptr = buffer.ptr;
+  desc_->data = std::make_shared<Data>(buffer, data_size * itemsize(), std::move(deleter));
+  desc_->offset = 0;
+  desc_->data_size = data_size;
+  desc_->strides = std::move(strides);
+  desc_->flags = flags;
+}
+
+void array::set_data(std::shared_ptr<Data> data, size_t data_size, Strides strides, Flags flags) {
+  desc_->data = std::move(data);
+  desc_->offset = 0;
   desc_->data_size = data_size;
   desc_->strides = std::move(strides);
   desc_->flags = flags;
@@ -253,7 +291,7 @@ void array::set_data(allocator::Buffer buffer, size_t data_size, Strides strides
 void array::copy_shared_buffer(const array& other, const Strides& strides, Flags flags, size_t data_size,
                                int64_t offset) {
   desc_->data = other.desc_->data;
-  desc_->data_ptr = static_cast<char*>(other.desc_->data_ptr) + offset * static_cast<int64_t>(other.itemsize());
+  desc_->offset = other.desc_->offset + offset * static_cast<int64_t>(other.itemsize());
   desc_->strides = strides;
   desc_->flags = flags;
   desc_->data_size = data_size;
@@ -265,8 +303,8 @@ void array::copy_shared_buffer(const array& other) {
 
 void array::move_shared_buffer(array other, const Strides& strides, Flags flags, size_t data_size,
                                int64_t offset) {
+  desc_->offset = other.desc_->offset + offset * static_cast<int64_t>(other.itemsize());
   desc_->data = std::move(other.desc_->data);
-  desc_->data_ptr = static_cast<char*>(other.desc_->data_ptr) + offset * static_cast<int64_t>(other.itemsize());
   desc_->strides = strides;
   desc_->flags = flags;
   desc_->data_size = data_size;

@@ -7,8 +7,10 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "kiln/allocator.h"
@@ -23,6 +25,11 @@ using Strides = std::vector<int64_t>;
 
 class Primitive;
 class array;
+
+namespace gpu {
+/** A device allocation and the stream that last wrote it (defined by the CUDA backend). */
+struct DeviceBuffer;
+}  // namespace gpu
 
 using Deleter = std::function<void(allocator::Buffer)>;
 
@@ -126,12 +133,24 @@ class KILN_API array {
   T item();
 
   // ---- data (valid once evaluated) ----
+  /** Host pointer for reading: makes the host copy valid first (waits for the GPU and copies
+   *  back when the valid copy lives on the device). One flag test when it is on the host. */
   template <typename T>
-  T* data() { return static_cast<T*>(desc_->data_ptr); }
+  const T* data() const {
+    return static_cast<const T*>(host_ptr(false));
+  }
+  /** Host pointer for writing: as data() const, and drops the device copy (it goes stale). */
   template <typename T>
-  const T* data() const { return static_cast<const T*>(desc_->data_ptr); }
+  T* data() {
+    return static_cast<T*>(host_ptr(true));
+  }
+  /** The host buffer (null while the only valid copy is on the device). */
   allocator::Buffer& buffer() { return desc_->data->buffer; }
   const allocator::Buffer& buffer() const { return desc_->data->buffer; }
+  /** Byte offset of element 0 within the shared data (views start inside their input's data). */
+  int64_t offset() const { return desc_->offset; }
+  /** Identity of the shared data (equal for views of one buffer). */
+  const void* data_id() const { return desc_->data.get(); }
   /** Bytes of the underlying allocation (may exceed nbytes for views). */
   size_t buffer_size() const;
   /** How many arrays share this buffer (1 means only this one). */
@@ -148,6 +167,13 @@ class KILN_API array {
   /** Gives the array a buffer with an explicit layout. */
   void set_data(allocator::Buffer buffer, size_t data_size, Strides strides, Flags flags,
                 Deleter deleter = allocator::free);
+  /** Gives the array shared data (a device allocation, say) with a row-major layout. */
+  struct Data;
+  void set_data(std::shared_ptr<Data> data);
+  /** Gives the array shared data with an explicit layout. */
+  void set_data(std::shared_ptr<Data> data, size_t data_size, Strides strides, Flags flags);
+  /** The shared data behind this array (null before evaluation). */
+  const std::shared_ptr<Data>& data_shared() const { return desc_->data; }
   /** Makes this array a view of `other`'s buffer with the given layout and element offset. */
   void copy_shared_buffer(const array& other, const Strides& strides, Flags flags, size_t data_size,
                           int64_t offset = 0);
@@ -170,18 +196,28 @@ class KILN_API array {
   static array placeholder(Shape shape, Dtype dtype);
   bool is_placeholder() const { return desc_->node == nullptr && !desc_->data && status() != Status::evaluated; }
 
-  /** Shared state behind a handle; kept public for the scheduler and backends. */
+  /** Shared state behind a handle; kept public for the scheduler and backends. The elements
+   *  live on the host, on the device, or both; `valid` says which copies are current, and
+   *  each side migrates on demand (DESIGN.md "Memory"). */
   struct Data {
-    allocator::Buffer buffer;
+    static constexpr uint8_t kHost = 1, kDevice = 2;
+    allocator::Buffer buffer;  // host copy (null while only the device copy exists)
     Deleter deleter;
-    Data(allocator::Buffer b, Deleter d) : buffer(b), deleter(std::move(d)) {}
+    size_t nbytes = 0;  // bytes of element data (what a migration copies)
+    gpu::DeviceBuffer* device = nullptr;  // owned; released through the GPU backend
+    std::atomic<uint8_t> valid{kHost};
+    std::mutex mtx;  // serializes migrations
+    Data(allocator::Buffer b, size_t n, Deleter d) : buffer(b), deleter(std::move(d)), nbytes(n) {}
+    /** Data that exists only on the device (the output of a GPU kernel). */
+    Data(gpu::DeviceBuffer* dev, size_t n) : nbytes(n), device(dev), valid(kDevice) {}
     Data(const Data&) = delete;
     Data& operator=(const Data&) = delete;
-    ~Data() {
-      if (deleter) deleter(buffer);
-    }
+    ~Data();
+    /** Copies the device data back unless the host copy is current (waits for the GPU). */
+    void make_host_valid();
+    /** make_host_valid, then marks the device copy stale (the host is about to be written). */
+    void make_host_exclusive();
   };
-
   struct ArrayDesc {
     Shape shape;
     Strides strides;
@@ -190,7 +226,7 @@ class KILN_API array {
     Flags flags{true, true, true};
     size_t data_size = 0;
     std::shared_ptr<Data> data;
-    void* data_ptr = nullptr;
+    int64_t offset = 0;  // bytes from the start of data to element 0
     std::shared_ptr<Node> node;  // null for leaves and once evaluated
     int position = 0;
     bool tracer = false;
@@ -200,6 +236,20 @@ class KILN_API array {
   };
 
  private:
+  // The flag test is inline so CPU kernels pay one load and compare; migration is out of line.
+  void* host_ptr(bool write) const {
+    Data* d = desc_->data.get();
+    if (d == nullptr) return nullptr;
+    uint8_t v = d->valid.load(std::memory_order_acquire);
+    if (v != Data::kHost) {
+      if (write) {
+        d->make_host_exclusive();
+      } else if (!(v & Data::kHost)) {
+        d->make_host_valid();
+      }
+    }
+    return static_cast<char*>(d->buffer.ptr) + desc_->offset;
+  }
   void init_leaf(Shape shape, Dtype dtype);
   template <typename It>
   void fill_from(It data);
@@ -270,7 +320,7 @@ T array::item() {
   T result{};
   dispatch_all_types(dtype(), "item", [&](auto tag) {
     using S = typename decltype(tag)::type;
-    S v = *data<S>();
+    S v = *std::as_const(*this).template data<S>();
     if constexpr (std::is_same_v<S, T>) {
       result = v;
     } else if constexpr (std::is_same_v<S, complex64_t>) {

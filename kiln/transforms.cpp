@@ -132,7 +132,15 @@ void async_eval(std::vector<array> outputs) {
     Stream s = a.primitive().stream();
     if (s.device.type == Device::gpu) {
       // GPU kernels are asynchronous already; launching them here keeps CUDA-stream order.
-      run_node(a);
+      // A failure leaves the node unevaluated, as on CPU streams: a later eval() raises it.
+      try {
+        run_node(a);
+      } catch (...) {
+        for (auto& o : a.outputs()) {
+          if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
+        }
+        notify_status_change();
+      }
       continue;
     }
     scheduler::enqueue(s, [a = std::move(a)]() mutable {

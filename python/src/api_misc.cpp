@@ -43,7 +43,7 @@ void buffer_sizes(nb::handle tree, std::set<const void*>& seen, size_t& total) {
     if (!a.is_evaluated()) {
       throw std::invalid_argument("[get_array_buffer_size] Arrays must be evaluated before querying buffer size.");
     }
-    if (a.size() > 0 && seen.insert(a.buffer().ptr).second) total += a.buffer_size();
+    if (a.size() > 0 && seen.insert(a.data_id()).second) total += a.buffer_size();
   } else if (nb::isinstance<nb::list>(tree) || nb::isinstance<nb::tuple>(tree)) {
     for (nb::handle x : tree) buffer_sizes(x, seen, total);
   } else if (nb::isinstance<nb::dict>(tree)) {

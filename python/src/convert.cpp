@@ -6,6 +6,7 @@
 #include <cstring>
 #include <iomanip>
 #include <sstream>
+#include <utility>
 
 #include "utils.h"
 
@@ -521,7 +522,7 @@ nb::object to_scalar(array a) {
   eval_array(a);
   return dispatch_all_types(a.dtype(), "item", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    return nb::steal(to_py(*a.data<T>()));
+    return nb::steal(to_py(*std::as_const(a).data<T>()));
   });
 }
 
@@ -530,7 +531,7 @@ nb::object tolist(array a) {
   if (a.ndim() == 0) return to_scalar(a);
   return dispatch_all_types(a.dtype(), "tolist", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    return tolist_rec<T>(a, a.data<T>(), 0);
+    return tolist_rec<T>(a, std::as_const(a).data<T>(), 0);
   });
 }
 
@@ -614,9 +615,9 @@ std::string format_array(array a) {
   dispatch_all_types(a.dtype(), "print", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (a.ndim() == 0) {
-      print_elem(os, *a.data<T>());
+      print_elem(os, *std::as_const(a).data<T>());
     } else {
-      print_dim<T>(os, a, a.data<T>(), 0);
+      print_dim<T>(os, a, std::as_const(a).data<T>(), 0);
     }
   });
   os << ", dtype=" << dtype_name(a.dtype()) << ")";
@@ -635,7 +636,7 @@ array contiguous_copy(array a, Dtype dtype) {
     using S = typename decltype(stag)::type;
     dispatch_all_types(dtype, "copy", [&](auto dtag) {
       using D = typename decltype(dtag)::type;
-      copy_convert(a.data<S>(), shp.data(), st.data(), nd, out.data<D>());
+      copy_convert(std::as_const(a).data<S>(), shp.data(), st.data(), nd, out.data<D>());
     });
   });
   return out;

@@ -27,6 +27,16 @@ except ImportError:  # pragma: no cover - hypothesis is a test dependency
 
 BACKEND = os.environ.get("KILN_TEST_BACKEND", "kiln").lower()
 
+# KILN_DEVICE=gpu (or cpu) runs every suite with that default device: the GPU machine runs the
+# whole suite this way. Unset, the library's own default applies (the GPU when one is present).
+_DEVICE = os.environ.get("KILN_DEVICE", "").lower()
+if _DEVICE and BACKEND != "mlx":
+    import kiln.core as _mx
+
+    if _DEVICE not in ("cpu", "gpu"):
+        raise ValueError(f"KILN_DEVICE must be 'cpu' or 'gpu', got {_DEVICE!r}")
+    _mx.set_default_device(_mx.gpu if _DEVICE == "gpu" else _mx.cpu)
+
 
 def pytest_configure(config):
     config.addinivalue_line(
@@ -37,7 +47,7 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return f"array backend: {'mlx.core' if BACKEND == 'mlx' else 'kiln.core'}"
+    return f"array backend: {'mlx.core' if BACKEND == 'mlx' else 'kiln.core'}; KILN_DEVICE={_DEVICE or 'unset'}"
 
 
 def pytest_collection_modifyitems(config, items):

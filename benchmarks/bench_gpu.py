@@ -1,0 +1,150 @@
+"""GPU benchmarks, side by side with PyTorch in the same run (issue 5's targets):
+
+- elementwise add and exp on 256M float32, as a fraction of the device-to-device copy
+  bandwidth measured in the same run (bytes read + written);
+- bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
+- per-op overhead of building and evaluating a tiny op from Python.
+
+Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+import kiln.core as mx
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is the peer, present on the GPU machine
+    torch = None
+
+
+def kiln_time(fn, reps: int, warmup: int = 2) -> float:
+    """Median seconds per call of fn() (which builds and evaluates a graph), synchronized."""
+    for _ in range(warmup):
+        fn()
+    mx.synchronize()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        mx.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def torch_time(fn, reps: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return statistics.median(times)
+
+
+def main() -> int:
+    if not mx.cuda.is_available():
+        print("bench_gpu: no GPU")
+        return 0
+    mx.set_default_device(mx.gpu)
+    rows = []  # (what, kiln, peer, ratio, note)
+
+    # ---- elementwise, 256M float32 (1 GiB per array)
+    n = 256 * 1024 * 1024
+    a = mx.sin(mx.arange(n, dtype=mx.float32) * 1e-3)  # not zeros: real data
+    b = mx.cos(mx.arange(n, dtype=mx.float32) * 1e-3)
+    mx.eval(a, b)
+    copy_bw = None
+    if torch is not None:
+        ta = torch.sin(torch.arange(n, dtype=torch.float32, device="cuda") * 1e-3)
+        tb = torch.empty_like(ta)
+        t_copy = torch_time(lambda: tb.copy_(ta), 10)
+        copy_bw = 2 * n * 4 / t_copy
+        rows.append(("d2d copy 1 GiB (torch)", f"{copy_bw / 1e9:.0f} GB/s", "", "", "bytes read + written"))
+    for name, fn, nbytes, tfn in [
+        ("add 256M f32", lambda: mx.eval(a + b), 3 * n * 4, (lambda: ta + tb) if torch else None),
+        ("exp 256M f32", lambda: mx.eval(mx.exp(a)), 2 * n * 4, (lambda: torch.exp(ta)) if torch else None),
+    ]:
+        t = kiln_time(fn, 10)
+        bw = nbytes / t
+        peer = ""
+        if tfn is not None:
+            tt = torch_time(tfn, 10)
+            peer = f"{nbytes / tt / 1e9:.0f} GB/s"
+        frac = f"{bw / copy_bw:.2f} of copy" if copy_bw else ""
+        rows.append((name, f"{bw / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer, frac, ""))
+    del a, b
+    if torch is not None:
+        del ta, tb
+        torch.cuda.empty_cache()
+    mx.clear_cache()
+
+    # ---- GEMM 8192^3
+    m = 8192
+    flops = 2 * m**3
+    for dt, tdt in [("bfloat16", "bfloat16"), ("float32", "float32")]:
+        kdt = getattr(mx, dt)
+        x = (mx.sin(mx.arange(m * m, dtype=mx.float32) * 1e-3).reshape(m, m)).astype(kdt)
+        y = (mx.cos(mx.arange(m * m, dtype=mx.float32) * 7e-4).reshape(m, m)).astype(kdt)
+        mx.eval(x, y)
+        t = kiln_time(lambda: mx.eval(x @ y), 10)
+        peer, ratio = "", ""
+        if torch is not None:
+            torch.backends.cuda.matmul.allow_tf32 = False
+            tx = torch.randn(m, m, device="cuda", dtype=getattr(torch, tdt))
+            ty = torch.randn(m, m, device="cuda", dtype=getattr(torch, tdt))
+            tt = torch_time(lambda: tx @ ty, 10)
+            peer = f"{flops / tt / 1e12:.0f} TFLOP/s"
+            ratio = f"{tt / t:.2f} of torch"
+            del tx, ty
+        rows.append((f"matmul {dt} 8192^3", f"{flops / t / 1e12:.0f} TFLOP/s", peer, ratio,
+                     "TF32 off" if dt == "float32" else ""))
+        del x, y
+        mx.clear_cache()
+
+    # ---- per-op overhead of a tiny op (build + eval from Python; the eval waits for nothing)
+    x = mx.array(1.0)
+    mx.eval(x)
+    reps = 20000
+    for dev_name, dev in [("gpu", mx.gpu), ("cpu", mx.cpu)]:
+        with mx.stream(dev):
+            for _ in range(200):
+                mx.eval(x + 1)
+            mx.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                mx.eval(x + 1)
+            mx.synchronize()
+            per = (time.perf_counter() - t0) / reps
+        peer = ""
+        if torch is not None and dev_name == "gpu":
+            tx = torch.ones((), device="cuda")
+            for _ in range(200):
+                tx + 1
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                tx + 1
+            torch.cuda.synchronize()
+            peer = f"{(time.perf_counter() - t0) / reps * 1e6:.1f} us"
+        rows.append((f"tiny op overhead ({dev_name})", f"{per * 1e6:.1f} us", peer, "", "x + 1 on a 0-d array, eval"))
+
+    print()
+    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
+    for r in rows:
+        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+// Binary elementwise kernels: one functor per primitive (device/ops.cuh), every dtype it takes.
+#include <string>
+
+#include "kiln/backend/cuda/device/elementwise.cuh"
+#include "kiln/backend/cuda/device/ops.cuh"
+
+namespace kiln::cuda {
+
+namespace {
+
+template <typename Op, typename In, typename Out>
+struct BinaryFn {
+  __device__ Out operator()(In a, In b) const {
+    using C = compute_t<In>;
+    return cast_to<Out>(Op{}(cast_to<C>(a), cast_to<C>(b)));
+  }
+};
+
+template <typename Op>
+void run_binary(const char* name, Dtype in_t, Dtype out_t, const void* a, const void* b, void* out, const Layout& l,
+                cudaStream_t s) {
+  dispatch_device_types(in_t, name, [&](auto tag) {
+    using In = typename decltype(tag)::type;
+    using C = compute_t<In>;
+    if constexpr (std::is_same_v<In, complex64_d>) {
+      throw std::invalid_argument(std::string("[") + name + "] complex64 has no GPU implementation yet.");
+    } else if constexpr (!Op::template ok<C>) {
+      throw_unsupported_dtype(name, in_t);
+    } else {
+      using Out = std::conditional_t<std::is_same_v<typename Op::template out<C>, bool>, bool, In>;
+      if (out_t != dtype_of<Out>()) throw_unsupported_dtype(name, out_t);
+      kernels::launch(name, l, s, BinaryFn<Op, In, Out>{}, static_cast<Out*>(out), static_cast<const In*>(a),
+                      static_cast<const In*>(b));
+    }
+  });
+}
+
+}  // namespace
+
+void binary(BinaryOp op, const char* name, Dtype in_t, Dtype out_t, const void* a, const void* b, void* out,
+            const Layout& l, cudaStream_t s) {
+  switch (op) {
+#define KILN_CUDA_CASE(Name) \
+  case BinaryOp::Name: return run_binary<ops::Name>(name, in_t, out_t, a, b, out, l, s);
+    KILN_CUDA_BINARY_OPS(KILN_CUDA_CASE)
+#undef KILN_CUDA_CASE
+  }
+}
+
+}  // namespace kiln::cuda

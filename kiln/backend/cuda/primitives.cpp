@@ -1,0 +1,239 @@
+// eval_gpu of the primitives that have CUDA kernels: views (shared buffers, as on the CPU),
+// copies and conversions, fills, elementwise ops. Matmul is in matmul.cpp; every other
+// primitive's eval_gpu is a stub from backend/common/gpu_stubs.h.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "kiln/backend/common/utils.h"
+#include "kiln/backend/common/views.h"
+#include "kiln/backend/cuda/kernels.h"
+#include "kiln/backend/cuda/runtime.h"
+#include "kiln/primitives.h"
+
+namespace kiln {
+
+namespace {
+
+using cuda::Layout;
+
+bool is_scalar(const array& a) { return a.data_size() == 1; }
+
+// The launch layout of out (operand 0) and `ins`: linear when every input is a broadcast
+// element or dense with out's strides, otherwise the collapsed strided walk.
+Layout make_layout(const char* name, const array& out, const std::vector<const array*>& ins) {
+  Layout l;
+  l.size = static_cast<int64_t>(out.size());
+  bool linear = out.flags().contiguous;
+  for (auto* in : ins) linear &= is_scalar(*in) || (in->flags().contiguous && in->strides() == out.strides());
+  if (linear) {
+    l.contiguous = true;
+    l.ndim = 1;
+    l.shape[0] = l.size;
+    for (size_t k = 0; k < ins.size(); ++k) l.scalar[k + 1] = is_scalar(*ins[k]) && l.size > 1;
+    return l;
+  }
+  std::vector<Strides> strides{out.strides()};
+  for (auto* in : ins) strides.push_back(in->strides());
+  auto [shape, cs] = collapse_contiguous_dims(out.shape(), strides);
+  if (shape.size() > static_cast<size_t>(cuda::kMaxDims)) {
+    std::ostringstream msg;
+    msg << "[" << name << "] Layouts with more than " << cuda::kMaxDims
+        << " non-mergeable dimensions are not supported on the GPU yet (shape " << out.shape() << ").";
+    throw std::invalid_argument(msg.str());
+  }
+  l.ndim = static_cast<int>(shape.size());
+  for (int d = 0; d < l.ndim; ++d) {
+    l.shape[d] = shape[d];
+    for (size_t k = 0; k < cs.size(); ++k) l.strides[k][d] = cs[k][d];
+  }
+  return l;
+}
+
+// Gives an elementwise output its buffer: the layout of its dense inputs when they all share
+// one (a transposed operand stays transposed), else row-major.
+void alloc_like_inputs(array& out, const std::vector<array>& inputs, cudaStream_t s) {
+  const array* model = nullptr;
+  bool same = true;
+  for (auto& in : inputs) {
+    if (is_scalar(in) && out.size() > 1) continue;
+    if (!in.flags().contiguous || in.data_size() != out.size()) {
+      same = false;
+      break;
+    }
+    if (model == nullptr) {
+      model = &in;
+    } else if (model->strides() != in.strides()) {
+      same = false;
+      break;
+    }
+  }
+  if (same && model != nullptr && !model->flags().row_contiguous) {
+    cuda::alloc_device(out, s, out.size(), model->strides(), model->flags());
+  } else {
+    cuda::alloc_device(out, s);
+  }
+}
+
+void unary_gpu(cuda::UnaryOp op, const char* name, const std::vector<array>& inputs, array& out, cudaStream_t s) {
+  const array& in = inputs[0];
+  alloc_like_inputs(out, inputs, s);
+  if (out.size() == 0) return;
+  Layout l = make_layout(name, out, {&in});
+  cuda::unary(op, name, in.dtype(), out.dtype(), cuda::device_in(in, s), cuda::device_out(out), l, s);
+}
+
+void binary_gpu(cuda::BinaryOp op, const char* name, const std::vector<array>& inputs, array& out, cudaStream_t s) {
+  const array& a = inputs[0];
+  const array& b = inputs[1];
+  if (a.dtype() != b.dtype()) throw_unsupported_dtype(name, b.dtype());
+  alloc_like_inputs(out, inputs, s);
+  if (out.size() == 0) return;
+  Layout l = make_layout(name, out, {&a, &b});
+  cuda::binary(op, name, a.dtype(), out.dtype(), cuda::device_in(a, s), cuda::device_in(b, s), cuda::device_out(out),
+               l, s);
+}
+
+}  // namespace
+
+void cuda::copy_gpu(const char* name, const array& in, array& out, cudaStream_t s) {
+  if (out.size() == 0) return;
+  Layout l = make_layout(name, out, {&in});
+  cuda::copy(name, in.dtype(), out.dtype(), cuda::device_in(in, s), cuda::device_out(out), l, s);
+}
+
+using cuda::copy_gpu;
+
+// ---- elementwise
+
+#define KILN_CUDA_UNARY_EVAL(Name)                                           \
+  void Name::eval_gpu(const std::vector<array>& inputs, array& out) {        \
+    unary_gpu(cuda::UnaryOp::Name, name(), inputs, out, cuda::stream_of(stream())); \
+  }
+KILN_CUDA_UNARY_OPS(KILN_CUDA_UNARY_EVAL)
+#undef KILN_CUDA_UNARY_EVAL
+
+#define KILN_CUDA_BINARY_EVAL(Name)                                           \
+  void Name::eval_gpu(const std::vector<array>& inputs, array& out) {         \
+    binary_gpu(cuda::BinaryOp::Name, name(), inputs, out, cuda::stream_of(stream())); \
+  }
+KILN_CUDA_BINARY_OPS(KILN_CUDA_BINARY_EVAL)
+#undef KILN_CUDA_BINARY_EVAL
+
+void Select::eval_gpu(const std::vector<array>& inputs, array& out) {
+  if (inputs[0].dtype() != bool_) throw_unsupported_dtype(name(), inputs[0].dtype());
+  if (inputs[1].dtype() != out.dtype() || inputs[2].dtype() != out.dtype()) {
+    throw_unsupported_dtype(name(), inputs[1].dtype() != out.dtype() ? inputs[1].dtype() : inputs[2].dtype());
+  }
+  cudaStream_t s = cuda::stream_of(stream());
+  alloc_like_inputs(out, inputs, s);
+  if (out.size() == 0) return;
+  Layout l = make_layout(name(), out, {&inputs[0], &inputs[1], &inputs[2]});
+  cuda::select(name(), out.dtype(), cuda::device_in(inputs[0], s), cuda::device_in(inputs[1], s),
+               cuda::device_in(inputs[2], s), cuda::device_out(out), l, s);
+}
+
+// ---- copies, conversions, fills
+
+void AsType::eval_gpu(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  cudaStream_t s = cuda::stream_of(stream());
+  // A dense input keeps its layout (a transposed array converts in one linear pass).
+  if (in.flags().contiguous && in.data_size() == in.size() && !in.flags().row_contiguous) {
+    cuda::alloc_device(out, s, in.data_size(), in.strides(), in.flags());
+  } else {
+    cuda::alloc_device(out, s);
+  }
+  copy_gpu(name(), in, out, s);
+}
+
+void Copy::eval_gpu(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  cudaStream_t s = cuda::stream_of(stream());
+  cuda::alloc_device(out, s);
+  copy_gpu(name(), in, out, s);
+}
+
+void Full::eval_gpu(const std::vector<array>& inputs, array& out) {
+  cudaStream_t s = cuda::stream_of(stream());
+  cuda::alloc_device(out, s);
+  copy_gpu(name(), inputs[0], out, s);
+}
+
+void Arange::eval_gpu(const std::vector<array>&, array& out) {
+  cudaStream_t s = cuda::stream_of(stream());
+  cuda::alloc_device(out, s);
+  bool exact = start_ == std::trunc(start_) && step_ == std::trunc(step_);
+  cuda::arange(name(), out.dtype(), start_, step_, exact, cuda::device_out(out), static_cast<int64_t>(out.size()), s);
+}
+
+void Concatenate::eval_gpu(const std::vector<array>& inputs, array& out) {
+  cudaStream_t s = cuda::stream_of(stream());
+  cuda::alloc_device(out, s);
+  int64_t offset = 0;
+  for (const auto& in : inputs) {
+    if (in.size() > 0) {
+      // Write through a view of the output's part for this input.
+      array dst = array::placeholder(in.shape(), out.dtype());
+      dst.copy_shared_buffer(out, out.strides(), layout_flags(in.shape(), out.strides()), in.size(), offset);
+      copy_gpu(name(), in, dst, s);
+    }
+    offset += static_cast<int64_t>(in.shape(axis_)) * out.strides()[axis_];
+  }
+}
+
+// ---- views: the same buffer sharing as on the CPU (backend/common/views.h)
+
+void Reshape::eval_gpu(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  auto [ok, strides] = view_strides(in, out.shape());
+  if (ok) {
+    make_strided_view(in, out, strides, 0);
+    return;
+  }
+  // Copy in the input's shape into a row-major buffer; read row-major, that buffer is the reshape.
+  cudaStream_t s = cuda::stream_of(stream());
+  cuda::alloc_device(out, s);
+  if (out.size() == 0) return;
+  array dst = array::placeholder(in.shape(), out.dtype());
+  Strides rm = row_major_strides(in.shape());
+  dst.copy_shared_buffer(out, rm, layout_flags(in.shape(), rm), in.size(), 0);
+  copy_gpu(name(), in, dst, s);
+}
+
+void Transpose::eval_gpu(const std::vector<array>& inputs, array& out) { transpose_view(inputs[0], out, axes_); }
+void Broadcast::eval_gpu(const std::vector<array>& inputs, array& out) { broadcast_view(inputs[0], out); }
+void Slice::eval_gpu(const std::vector<array>& inputs, array& out) { slice_view(inputs[0], out, start_, steps_); }
+void ExpandDims::eval_gpu(const std::vector<array>& inputs, array& out) { expand_dims_view(inputs[0], out, axes_); }
+void Squeeze::eval_gpu(const std::vector<array>& inputs, array& out) { squeeze_view(inputs[0], out, axes_); }
+void AsStrided::eval_gpu(const std::vector<array>& inputs, array& out) {
+  make_strided_view(inputs[0], out, strides_, static_cast<int64_t>(offset_));
+}
+void Identity::eval_gpu(const std::vector<array>& inputs, array& out) { out.copy_shared_buffer(inputs[0]); }
+void StopGradient::eval_gpu(const std::vector<array>& inputs, array& out) { out.copy_shared_buffer(inputs[0]); }
+void CustomTransforms::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) outputs[i].copy_shared_buffer(inputs[num_inputs_ + i]);
+}
+void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  const array& in = inputs[0];
+  int prev = 0;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    int end = k < indices_.size() ? indices_[k] : in.shape(axis_);
+    if (outputs[k].size() == 0) {
+      outputs[k].set_data(allocator::Buffer(nullptr), [](allocator::Buffer) {});
+    } else {
+      make_strided_view(in, outputs[k], in.strides(), static_cast<int64_t>(prev) * in.strides()[axis_]);
+    }
+    prev = std::max(prev, end);
+  }
+}
+
+}  // namespace kiln
+
+// The families above have kernels; the rest are stubs.
+#define KILN_GPU_HAS_ELEMENTWISE
+#define KILN_GPU_HAS_COPY
+#define KILN_GPU_HAS_VIEWS
+#define KILN_GPU_HAS_MATMUL
+#include "kiln/backend/common/gpu_stubs.h"

@@ -1,0 +1,265 @@
+"""Every primitive that has a CUDA kernel, run on the GPU and compared with the CPU's result
+(like ggml's test-backend-ops): all dtypes the op takes, several shapes, broadcasting, and
+non-contiguous inputs (transposed, strided with an offset, reversed, stride-0 broadcast views).
+
+Adding a case is one line in CASES. Without a GPU every test here skips with "no GPU".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from helpers import (ALL, BOOL, FLOATS, INTS, IS_MLX, LAYOUTS, NUMERIC, TOLERANCES, dtype_name, mk, mx,
+                     random_values, to_numpy)
+
+HAS_GPU = (not IS_MLX) and mx.cuda.is_available()
+pytestmark = pytest.mark.skipif(not HAS_GPU, reason="no GPU")
+
+ALL_C = ALL + ["complex64"]
+SIGNED_F = FLOATS + ["int8", "int16", "int32", "int64"]
+
+# Shapes: 0-d, odd sizes (vector path tails), a size that fills several blocks.
+U = [(), (7,), (3, 5), (2, 3, 4), (1027,)]
+# Pairs, with broadcasting.
+B = [((3, 5), (3, 5)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (5,)), ((1027,), (1027,)), ((4, 1, 3), (2, 3))]
+T3 = [((3, 5), (3, 5), (3, 5)), ((3, 1), (1, 4), (3, 4)), ((1027,), (), (1027,))]
+MM = [((4, 5), (5, 3)), ((2, 3, 4), (4, 5)), ((3, 1, 4, 5), (2, 5, 6)), ((64, 128), (128, 32)), ((5,), (5, 3)),
+      ((1, 7), (7, 1))]
+
+
+@dataclass
+class Case:
+    name: str
+    fn: Callable
+    shapes: list
+    dtypes: list
+    low: float = -3.0
+    high: float = 3.0
+    gen: Callable | None = None  # gen(rng, shape, dtype, input_index) -> values
+    rtol: float | None = None
+
+
+def positive(rng, shape, name, i):
+    return random_values(rng, shape, name, 0.1, 3.0)
+
+
+def unit(rng, shape, name, i):
+    return random_values(rng, shape, name, -0.95, 0.95)
+
+
+def shift_counts(rng, shape, name, i):
+    return random_values(rng, shape, name, -3, 70) if i == 1 else random_values(rng, shape, name, -100, 100)
+
+
+def condition(rng, shape, name, i):
+    return random_values(rng, shape, "bool_" if i == 0 else name)
+
+
+CASES = [
+    # ---- unary
+    Case("abs", mx.abs, U, NUMERIC + BOOL),
+    Case("negative", mx.negative, U, NUMERIC),
+    Case("sign", mx.sign, U, NUMERIC + BOOL),
+    Case("square", mx.square, U, NUMERIC + BOOL),
+    Case("sqrt", mx.sqrt, U, FLOATS, gen=positive),
+    Case("rsqrt", mx.rsqrt, U, FLOATS, gen=positive),
+    Case("exp", mx.exp, U, FLOATS),
+    Case("expm1", mx.expm1, U, FLOATS),
+    Case("log", mx.log, U, FLOATS, gen=positive),
+    Case("log2", mx.log2, U, FLOATS, gen=positive),
+    Case("log10", mx.log10, U, FLOATS, gen=positive),
+    Case("log1p", mx.log1p, U, FLOATS, gen=positive),
+    Case("sin", mx.sin, U, FLOATS),
+    Case("cos", mx.cos, U, FLOATS),
+    Case("tan", mx.tan, U, FLOATS, low=-1.2, high=1.2),
+    Case("arcsin", mx.arcsin, U, FLOATS, gen=unit),
+    Case("arccos", mx.arccos, U, FLOATS, gen=unit),
+    Case("arctan", mx.arctan, U, FLOATS),
+    Case("sinh", mx.sinh, U, FLOATS),
+    Case("cosh", mx.cosh, U, FLOATS),
+    Case("tanh", mx.tanh, U, FLOATS),
+    Case("arcsinh", mx.arcsinh, U, FLOATS),
+    Case("arccosh", mx.arccosh, U, FLOATS, low=1.1, high=4.0),
+    Case("arctanh", mx.arctanh, U, FLOATS, gen=unit),
+    Case("floor", mx.floor, U, NUMERIC),
+    Case("ceil", mx.ceil, U, NUMERIC),
+    Case("round", mx.round, U, NUMERIC),
+    Case("sigmoid", mx.sigmoid, U, FLOATS),
+    Case("erf", mx.erf, U, FLOATS),
+    Case("erfinv", mx.erfinv, U, FLOATS, gen=unit),
+    Case("logical_not", mx.logical_not, U, NUMERIC + BOOL),
+    Case("bitwise_invert", mx.bitwise_invert, U, INTS + BOOL),
+    # ---- binary
+    Case("add", mx.add, B, NUMERIC + BOOL),
+    Case("subtract", mx.subtract, B, NUMERIC),
+    Case("multiply", mx.multiply, B, NUMERIC + BOOL),
+    Case("divide", mx.divide, B, FLOATS, gen=positive),
+    Case("floor_divide", mx.floor_divide, B, NUMERIC),
+    Case("remainder", mx.remainder, B, NUMERIC),
+    Case("power", mx.power, B, FLOATS, gen=positive),
+    Case("power_int", mx.power, B, INTS, low=-2, high=4),
+    Case("maximum", mx.maximum, B, NUMERIC + BOOL),
+    Case("minimum", mx.minimum, B, NUMERIC + BOOL),
+    Case("equal", mx.equal, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("not_equal", mx.not_equal, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("less", mx.less, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("less_equal", mx.less_equal, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("greater", mx.greater, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("greater_equal", mx.greater_equal, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("logical_and", mx.logical_and, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("logical_or", mx.logical_or, B, NUMERIC + BOOL, low=-1, high=1),
+    Case("logaddexp", mx.logaddexp, B, FLOATS),
+    Case("arctan2", mx.arctan2, B, FLOATS),
+    Case("bitwise_and", mx.bitwise_and, B, INTS + BOOL, low=-100, high=100),
+    Case("bitwise_or", mx.bitwise_or, B, INTS + BOOL, low=-100, high=100),
+    Case("bitwise_xor", mx.bitwise_xor, B, INTS + BOOL, low=-100, high=100),
+    Case("left_shift", mx.left_shift, B, INTS, gen=shift_counts),
+    Case("right_shift", mx.right_shift, B, INTS, gen=shift_counts),
+    # ---- ternary
+    Case("where", mx.where, T3, ALL_C, gen=condition),
+    # ---- copies, conversions, fills
+    *[Case(f"astype_{t}", lambda a, t=t: a.astype(getattr(mx, t)), U, ALL_C, low=0, high=100) for t in ALL_C],
+    Case("copy", lambda a: mx.array(a), U, ALL_C),
+    Case("full", lambda a: mx.full((3, 4, 5), a[..., :1] if a.ndim else a), [(3, 1, 1), ()], ALL_C),
+    Case("zeros_like", mx.zeros_like, U, ALL),
+    Case("ones", lambda a: mx.ones(a.shape, dtype=a.dtype) + a, U, NUMERIC),
+    Case("arange", lambda a: mx.arange(3, 40, 3, dtype=a.dtype) + a, [()], NUMERIC),
+    Case("arange_float", lambda a: mx.arange(-1.5, 2.0, 0.25, dtype=a.dtype) * a, [()], FLOATS),
+    Case("concatenate", lambda a, b: mx.concatenate([a, b], axis=0), [((2, 5), (3, 5)), ((1, 4, 3), (2, 4, 3))],
+         ALL_C),
+    # ---- views (and the copies behind non-view reshapes)
+    Case("reshape", lambda a: mx.reshape(a, (-1,)) * 1, [(3, 5), (2, 3, 4)], NUMERIC),
+    Case("reshape_split", lambda a: mx.reshape(a, (a.shape[0], -1, 1)) + 0, [(3, 4), (2, 3, 4)], NUMERIC),
+    Case("transpose", lambda a: mx.transpose(a) + 0, [(3, 5), (2, 3, 4)], NUMERIC),
+    Case("slice", lambda a: a[1::2, ::-1] + 0, [(5, 6), (4, 3, 2)], NUMERIC),
+    Case("broadcast_to", lambda a: mx.broadcast_to(a, (2,) + a.shape) + 0, U, NUMERIC),
+    Case("expand_squeeze", lambda a: mx.squeeze(mx.expand_dims(a, 0), 0) + 0, U, NUMERIC),
+    Case("split", lambda a: [x + 0 for x in mx.split(a, [1, 3], axis=0)], [(5, 3)], NUMERIC),
+    Case("as_strided", lambda a: mx.as_strided(a + 0, (2, 3), (1, 2)) + 0, [(12,)], NUMERIC),
+    Case("stop_gradient", lambda a: mx.stop_gradient(a) + 0, U, FLOATS),
+    # ---- matmul
+    Case("matmul", mx.matmul, MM, ["float32", "float64", "float16", "bfloat16"], low=-1, high=1),
+]
+
+# The layouts every case runs its inputs through (helpers.LAYOUTS).
+LAYOUT_NAMES = tuple(LAYOUTS)
+
+TOL_TRANSCENDENTAL = {"float32": 1e-5, "float64": 1e-12}
+
+
+def _params():
+    for c in CASES:
+        for dt in c.dtypes:
+            yield pytest.param(c, dt, id=f"{c.name}-{dt}")
+
+
+def _run(device, c: Case, vals, names, layout):
+    with mx.stream(device):
+        arrs = []
+        for v, n in zip(vals, names):
+            built = LAYOUTS[layout](v, n)
+            arrs.append(mk(v, n) if built is None else built[1])
+        out = c.fn(*arrs)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        mx.eval(outs)
+    return outs
+
+
+@pytest.mark.parametrize("c,dt", list(_params()))
+def test_gpu_matches_cpu(c: Case, dt: str):
+    rng = np.random.default_rng(0)
+    for case in c.shapes:
+        shapes = [tuple(case)] if all(isinstance(d, int) for d in case) else [tuple(s) for s in case]
+        names = [dt] * len(shapes)
+        if c.gen is condition:
+            names[0] = "bool_"
+        vals = [c.gen(rng, s, n, i) if c.gen else random_values(rng, s, n, c.low, c.high)
+                for i, (s, n) in enumerate(zip(shapes, names))]
+        for layout in LAYOUT_NAMES:
+            where = f"{c.name} {dt} {shapes} {layout}"
+            cpu = _run(mx.cpu, c, vals, names, layout)
+            gpu = _run(mx.gpu, c, vals, names, layout)
+            assert len(cpu) == len(gpu), where
+            for x, y in zip(cpu, gpu):
+                assert dtype_name(y.dtype) == dtype_name(x.dtype), where
+                assert tuple(y.shape) == tuple(x.shape), where
+                ref = to_numpy(x)
+                got = to_numpy(y)
+                name = dtype_name(x.dtype)
+                if name in TOLERANCES:
+                    rtol, atol = TOLERANCES[name]
+                    np.testing.assert_allclose(got.astype(np.complex128), ref.astype(np.complex128),
+                                               rtol=c.rtol or rtol, atol=atol, equal_nan=True, err_msg=where)
+                else:
+                    np.testing.assert_array_equal(got, ref, err_msg=where)
+
+
+# ---- residency: data produced on one device and consumed on the other
+
+
+def test_gpu_result_feeds_cpu_op_and_back():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with mx.stream(mx.gpu):
+        a = mx.array(x) * 2  # device-only result
+    with mx.stream(mx.cpu):
+        b = a + 1  # the CPU reads the GPU result (copied back on demand)
+    with mx.stream(mx.gpu):
+        c = b * 3  # the GPU reads the CPU result (uploaded on demand)
+    np.testing.assert_array_equal(np.array(c), (x * 2 + 1) * 3)
+    np.testing.assert_array_equal(np.array(a), x * 2)
+    assert a[1, 2].item() == 12.0
+
+
+def test_views_of_gpu_data_read_on_host():
+    with mx.stream(mx.gpu):
+        a = mx.arange(24, dtype=mx.int32).reshape(2, 3, 4)
+        v = mx.transpose(a, (2, 0, 1))[1:, ::-1]
+        mx.eval(v)
+    ref = np.arange(24, dtype=np.int32).reshape(2, 3, 4).transpose(2, 0, 1)[1:, ::-1]
+    np.testing.assert_array_equal(np.array(v), ref)
+    assert v.tolist() == ref.tolist()
+
+
+def test_cross_stream_dependency():
+    s1, s2 = mx.new_stream(mx.gpu), mx.new_stream(mx.gpu)
+    x = mx.array(np.ones((1 << 20,), dtype=np.float32))
+    with mx.stream(s1):
+        y = mx.exp(x) * 2
+    with mx.stream(s2):
+        z = y + 1
+    mx.eval(z)
+    np.testing.assert_allclose(np.array(z), np.exp(1.0) * 2 + 1, rtol=1e-6)
+
+
+def test_gpu_memory_statistics():
+    mx.synchronize()
+    before = mx.get_active_memory()
+    with mx.stream(mx.gpu):
+        a = mx.zeros((1 << 22,), dtype=mx.float32) + 1
+        mx.eval(a)
+    assert mx.get_active_memory() >= before + (1 << 24)
+    del a
+    mx.synchronize(mx.default_stream(mx.gpu))
+    assert mx.get_active_memory() < before + (1 << 24)
+
+
+# ---- errors
+
+
+def test_missing_gpu_kernel_is_a_clear_error():
+    with mx.stream(mx.gpu):
+        x = mx.sort(mx.array([3.0, 1.0, 2.0]))
+        with pytest.raises(RuntimeError, match=r"\[Sort\] has no GPU implementation"):
+            mx.eval(x)
+
+
+def test_matmul_unsupported_dtype_names_primitive():
+    with mx.stream(mx.gpu):
+        a = mx.ones((2, 2), dtype=mx.int32)
+        with pytest.raises(RuntimeError, match=r"\[Matmul\]"):
+            mx.eval(a @ a)
+
