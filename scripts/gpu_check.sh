@@ -40,6 +40,13 @@ if ! ldconfig -p | grep -q liblapacke.so && [ -n "${KILN_DEBS:-}" ]; then
   export LD_LIBRARY_PATH=$LIB/openblas-pthread:$LIB:${LD_LIBRARY_PATH:-}
   echo "using OpenBLAS/LAPACKE unpacked from $KILN_DEBS"
 fi
+# zlib (for .npz) the same way, when the system has no headers for it.
+if [ ! -f /usr/include/zlib.h ] && [ -n "${KILN_DEBS:-}" ]; then
+  PREFIX=/tmp/kiln_blas
+  mkdir -p "$PREFIX"
+  for f in "$KILN_DEBS"/zlib1g*.deb; do dpkg -x "$f" "$PREFIX"; done
+  CMAKE_EXTRA+=("-DZLIB_INCLUDE_DIR=$PREFIX/usr/include" "-DZLIB_LIBRARY=$(ls $PREFIX/lib/x86_64-linux-gnu/libz.so.1.* $PREFIX/usr/lib/x86_64-linux-gnu/libz.so.1.* 2>/dev/null | head -1)")
+fi
 
 echo "== build"
 start=$(date +%s)
