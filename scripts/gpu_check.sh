@@ -22,14 +22,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 nvcc --version | tail -1
 
 CMAKE_EXTRA=()
-# Built with the GPU image's default compiler (/opt/gcc), the test processes had no shared
-# libstdc++ loaded (AddressSanitizer found no real __cxa_throw), i.e. libkiln.so and the
-# extension each carried their own copy, and workers crashed in locale code on the CPU and
-# the GPU alike (linking both libraries with -static-libstdc++ reproduces it on any machine).
-# Prefer the system compiler when there is one.
-if [ -z "${CXX:-}" ] && [ -x /usr/bin/g++ ]; then
-  CMAKE_EXTRA+=(-DCMAKE_CXX_COMPILER=/usr/bin/g++ -DCMAKE_CUDA_HOST_COMPILER=/usr/bin/g++)
-fi
+# Built with the GPU image's compiler (/opt/gcc, which links libstdc++ statically), libkiln.so
+# and the extension each carried their own C++ runtime, and tests that throw or format crashed
+# (linking both with -static-libstdc++ reproduces it on any machine). So the core is linked
+# into the extension: one binary, one runtime.
+CMAKE_EXTRA+=(-DKILN_SHARED=OFF)
 if ! ldconfig -p | grep -q liblapacke.so && [ -n "${KILN_DEBS:-}" ]; then
   PREFIX=/tmp/kiln_blas
   mkdir -p "$PREFIX"
@@ -55,9 +52,8 @@ cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_PYTHON=
   && ninja -C build/gpu -j "$JOBS" >"$LOGS/build.log" 2>&1
 rc=$?
 echo "build rc=$rc in $(( $(date +%s) - start ))s with $(grep -m1 'CXX compiler identification' "$LOGS/cmake.log")"
-ldd build/gpu/libkiln.so | grep -q libstdc++ || echo "warning: libkiln.so links libstdc++ statically (see above)"
 if [ $rc -ne 0 ]; then tail -40 "$LOGS/cmake.log" "$LOGS/build.log"; exit 1; fi
-cp build/gpu/core*.so build/gpu/libkiln.so python/kiln/
+cp build/gpu/core*.so python/kiln/
 export PYTHONPATH=$PWD/python:${PYTHONPATH:-}
 $PY -c "import kiln.core as mx; print('cuda available:', mx.cuda.is_available(), mx.default_device())"
 
@@ -106,7 +102,7 @@ if [ -n "${ASAN_ON_CRASH:-}" ] && grep -q 'Fatal Python error' "$LOGS/suite_gpu.
     >/tmp/asan_build.log 2>&1 && ninja -C build/asan -j "$JOBS" >>/tmp/asan_build.log 2>&1
   echo "asan build rc=$?"
   rm -rf /tmp/asan_pkg /tmp/asan_log && mkdir -p /tmp/asan_pkg /tmp/asan_log
-  cp -r python/kiln /tmp/asan_pkg/ && cp build/asan/core*.so build/asan/libkiln.so /tmp/asan_pkg/kiln/
+  cp -r python/kiln /tmp/asan_pkg/ && cp build/asan/core*.so /tmp/asan_pkg/kiln/
   LD_PRELOAD=$(gcc -print-file-name=libasan.so) \
     ASAN_OPTIONS=protect_shadow_gap=0:replace_intrin=0:detect_leaks=0:halt_on_error=1:log_path=/tmp/asan_log/asan \
     PYTHONPATH=/tmp/asan_pkg KILN_DEVICE=gpu timeout "${ASAN_TIMEOUT:-300}" "${PYTEST[@]}" "${XDIST[@]}" python/tests \
