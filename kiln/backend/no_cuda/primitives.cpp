@@ -4,6 +4,7 @@
 #include "kiln/backend/gpu.h"
 #include "kiln/compile.h"
 #include "kiln/primitives.h"
+#include "kiln/quantized.h"
 
 namespace kiln {
 
@@ -130,5 +131,9 @@ NO_GPU_MULTI(Depends)
 NO_GPU(ToFP8)
 NO_GPU(FromFP8)
 NO_GPU(Solve)
+NO_GPU_MULTI(Quantize)
+NO_GPU(Dequantize)
+NO_GPU(QuantizedMatmul)
+NO_GPU(GatherQMM)
 
 }  // namespace kiln
