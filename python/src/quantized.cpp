@@ -11,10 +11,11 @@ void init_quantized(nb::module_& m);
 
 namespace {
 
-nb::tuple to_tuple(const std::vector<array>& v) {
+// MLX returns quantize's arrays as a list.
+nb::list to_list(const std::vector<array>& v) {
   nb::list l;
   for (const auto& a : v) l.append(nb::cast(a));
-  return nb::tuple(l);
+  return l;
 }
 
 #define KILN_QMODES \
@@ -28,7 +29,7 @@ void init_quantized(nb::module_& m) {
       "quantize",
       [](const array& w, std::optional<int> group_size, std::optional<int> bits, const std::string& mode,
          std::optional<array> global_scale, StreamOrDevice s) {
-        return to_tuple(kiln::quantize(w, group_size, bits, mode, global_scale, s));
+        return to_list(kiln::quantize(w, group_size, bits, mode, global_scale, s));
       },
       "w"_a, "group_size"_a = nb::none(), "bits"_a = nb::none(), "mode"_a = "affine", nb::kw_only(),
       "global_scale"_a = nb::none(), "stream"_a = nb::none(),
@@ -39,7 +40,7 @@ void init_quantized(nb::module_& m) {
        "\n\nArgs:\n    w (array): Array to be quantized.\n    group_size (int, optional): Elements sharing a scale.\n"
        "    bits (int, optional): Bits per element.\n    mode (str, optional): The quantization mode. Default: "
        "``\"affine\"``.\n    global_scale (array, optional): nvfp4 global scale (not supported yet).\n\nReturns:\n"
-       "    tuple: ``(w_q, scales, biases)`` in affine mode, else ``(w_q, scales)``.");
+       "    list: ``[w_q, scales, biases]`` in affine mode, else ``[w_q, scales]``.");
   m.def(
       "dequantize",
       [](const array& w, const array& scales, std::optional<array> biases, std::optional<int> group_size,

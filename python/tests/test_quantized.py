@@ -256,6 +256,7 @@ def test_quantize_batched_and_defaults():
     rq, rs, rb = ref_quantize_affine(w, 64, 4)
     np.testing.assert_array_equal(np.array(wq), rq)
     assert len(mx.quantize(mx.array(w), mode="mxfp4")) == 2
+    assert isinstance(mx.quantize(mx.array(w)), list)  # as MLX
     # transposed (non-contiguous) input
     wt = sample((128, 8), "float32")
     wq, s, b = mx.quantize(mx.array(wt).T, 32, 4)

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -124,8 +125,16 @@ double param_at(const char* p, Dtype t, int64_t i, Mode mode) {
     case Dtype::Val::bfloat16: return static_cast<float>(reinterpret_cast<const bfloat16_t*>(p)[i]);
     case Dtype::Val::float64: return reinterpret_cast<const double*>(p)[i];
     case Dtype::Val::uint8: {
+      static const std::array<float, 512> lut = [] {
+        std::array<float, 512> t{};
+        for (int j = 0; j < 256; ++j) {
+          t[j] = e8m0_decode(static_cast<uint8_t>(j));
+          t[256 + j] = e4m3_decode(static_cast<uint8_t>(j));
+        }
+        return t;
+      }();
       uint8_t c = reinterpret_cast<const uint8_t*>(p)[i];
-      return mode == Mode::Nvfp4 ? e4m3_decode(c) : e8m0_decode(c);
+      return lut[(mode == Mode::Nvfp4 ? 256 : 0) + c];
     }
     default: throw std::invalid_argument("[quantized] Unsupported scales dtype.");
   }
@@ -141,18 +150,15 @@ void load_params(const QMat& m, const QCfg& c, int64_t r, int64_t g0, int64_t g1
 
 // ---- 8-wide decoding ----
 
-// Codes of elements e..e+7 of a packed row (e a multiple of 8). BITS = 0: any width.
+// Codes of elements e..e+7 of a packed row of C elements (e a multiple of 8), BITS in 1..8.
 template <int BITS>
-inline __m256i codes8(const uint32_t* row, int64_t e, int bits) {
+inline __m256i codes8(const uint32_t* row, int64_t e, int64_t C) {
   if constexpr (BITS == 4) {
     const __m256i sh = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
     return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(row[e >> 3])), sh),
                             _mm256_set1_epi32(15));
   } else if constexpr (BITS == 8) {
-    const __m256i sh = _mm256_setr_epi32(0, 8, 16, 24, 0, 8, 16, 24);
-    int w0 = static_cast<int>(row[e >> 2]), w1 = static_cast<int>(row[(e >> 2) + 1]);
-    return _mm256_and_si256(_mm256_srlv_epi32(_mm256_setr_epi32(w0, w0, w0, w0, w1, w1, w1, w1), sh),
-                            _mm256_set1_epi32(255));
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + (e >> 2))));
   } else if constexpr (BITS == 2) {
     int half = static_cast<int>((e >> 3) & 1) * 16;
     const __m256i sh = _mm256_add_epi32(_mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), _mm256_set1_epi32(half));
@@ -164,29 +170,39 @@ inline __m256i codes8(const uint32_t* row, int64_t e, int bits) {
     return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(row[e >> 5])), sh),
                             _mm256_set1_epi32(1));
   } else {
-    // 8 elements of `bits` bits start on a byte boundary and span `bits` bytes.
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(row) + e * bits / 8;
-    uint64_t v = 0;
-    std::memcpy(&v, p, bits);
-    uint64_t mask = (uint64_t{1} << bits) - 1;
-    alignas(32) int out[8];
-    for (int i = 0; i < 8; ++i) out[i] = static_cast<int>((v >> (i * bits)) & mask);
-    return _mm256_load_si256(reinterpret_cast<const __m256i*>(out));
+    // 3, 5, 6 bits: 8 elements start on a byte boundary and span BITS bytes; shift the 64-bit
+    // word per lane pair, then gather the low halves back into element order.
+    // One 8-byte load (a narrower copy into a zeroed word stalls store forwarding); near the
+    // row's end it reads the 8 bytes ending at the chunk's end instead, to stay in the row.
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(row) + e * BITS / 8;
+    uint64_t v;
+    if ((C - e - 8) * BITS / 8 >= 8 - BITS) {
+      std::memcpy(&v, p, 8);
+    } else {
+      std::memcpy(&v, p + BITS - 8, 8);
+      v >>= (8 - BITS) * 8;
+    }
+    __m256i vv = _mm256_set1_epi64x(static_cast<long long>(v));
+    __m256i lo = _mm256_srlv_epi64(vv, _mm256_setr_epi64x(0, BITS, 2 * BITS, 3 * BITS));
+    __m256i hi = _mm256_srlv_epi64(vv, _mm256_setr_epi64x(4 * BITS, 5 * BITS, 6 * BITS, 7 * BITS));
+    __m256i mix = _mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xAA);  // elements 0,4,1,5,2,6,3,7
+    __m256i ordered = _mm256_permutevar8x32_epi32(mix, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    return _mm256_and_si256(ordered, _mm256_set1_epi32((1 << BITS) - 1));
   }
 }
 
-// Codes to values before scaling: integers (affine), e2m1 (KIND 1) or e4m3 (KIND 2) floats.
-// The float formats are decoded by moving their bits into a float32's exponent and mantissa
-// and rescaling, which also handles their subnormals.
+// Codes to values before scaling: integers (affine), e2m1 (KIND 1, by table) or e4m3 (KIND 2)
+// floats. e4m3 is decoded by moving its bits into a float32's exponent and mantissa and
+// rescaling, which also handles its subnormals.
 template <int KIND>
 inline __m256 values8(__m256i c) {
   if constexpr (KIND == 0) {
     return _mm256_cvtepi32_ps(c);
   } else if constexpr (KIND == 1) {
-    __m256i mag = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(7)), 22);
+    // The permute reads only the low 3 bits of each code: the magnitude's index.
+    const __m256 table = _mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f);
     __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(8)), 28);
-    __m256 v = _mm256_mul_ps(_mm256_castsi256_ps(mag), _mm256_set1_ps(0x1p126f));
-    return _mm256_or_ps(v, _mm256_castsi256_ps(sign));
+    return _mm256_or_ps(_mm256_permutevar8x32_ps(table, c), _mm256_castsi256_ps(sign));
   } else {
     __m256i mag = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x7f)), 20);
     __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24);
@@ -212,8 +228,10 @@ void dispatch_decoder(const QCfg& c, F&& f) {
     case 1: return f(integral_constant<int, 1>{}, integral_constant<int, 0>{});
     case 2: return f(integral_constant<int, 2>{}, integral_constant<int, 0>{});
     case 4: return f(integral_constant<int, 4>{}, integral_constant<int, 0>{});
-    case 8: return f(integral_constant<int, 8>{}, integral_constant<int, 0>{});
-    default: return f(integral_constant<int, 0>{}, integral_constant<int, 0>{});
+    case 3: return f(integral_constant<int, 3>{}, integral_constant<int, 0>{});
+    case 5: return f(integral_constant<int, 5>{}, integral_constant<int, 0>{});
+    case 6: return f(integral_constant<int, 6>{}, integral_constant<int, 0>{});
+    default: return f(integral_constant<int, 8>{}, integral_constant<int, 0>{});
   }
 }
 
@@ -240,7 +258,7 @@ void qmv_t(const QCfg& c, const QMat& m, int64_t K, const float* x, const float*
       __m256 acc[MB];
       for (int i = 0; i < MB; ++i) acc[i] = _mm256_setzero_ps();
       for (int64_t e = g * c.group; e < (g + 1) * c.group; e += 8) {
-        __m256 q = values8<KIND>(codes8<BITS>(row, e, c.bits));
+        __m256 q = values8<KIND>(codes8<BITS>(row, e, K));
         for (int i = 0; i < MB; ++i) acc[i] = _mm256_fmadd_ps(q, _mm256_loadu_ps(x + i * K + e), acc[i]);
       }
       __m256 sv = _mm256_set1_ps(s[g]);
@@ -268,7 +286,7 @@ void qmv_n(const QCfg& c, const QMat& m, int64_t K, int64_t M, const float* x, i
         if constexpr (KIND == 0) bacc[i * ng + g] += xv * b[g];
       }
       for (int64_t e = (g0 + g) * c.group; e < (g0 + g + 1) * c.group; e += 8) {
-        __m256 q = values8<KIND>(codes8<BITS>(row, e, c.bits));
+        __m256 q = values8<KIND>(codes8<BITS>(row, e, ldy));
         for (int64_t i = 0; i < M; ++i) {
           float* a = acc.data() + i * width + (e - c0);
           __m256 coef = _mm256_set1_ps(x[i * K + k] * s[g]);
@@ -292,7 +310,7 @@ void dequant_segment(const QCfg& c, const QMat& m, int64_t r, int64_t e0, int64_
     load_params(m, c, r, g, g + 1, &s, &b);
     __m256 sv = _mm256_set1_ps(s), bv = _mm256_set1_ps(b);
     for (int64_t e = g * c.group; e < (g + 1) * c.group; e += 8) {
-      __m256 q = values8<KIND>(codes8<BITS>(row, e, c.bits));
+      __m256 q = values8<KIND>(codes8<BITS>(row, e, m.ld * 32 / c.bits));
       _mm256_storeu_ps(dst + (e - e0), _mm256_fmadd_ps(q, sv, bv));
     }
   }
@@ -590,7 +608,7 @@ void Dequantize::eval_cpu(const std::vector<array>& inputs, array& out) {
             float sv = round_to<T>(static_cast<float>(sd));
             float bv = round_to<T>(static_cast<float>(bd));
             for (int64_t e = g * group_size_; e < (g + 1) * group_size_; e += 8) {
-              _mm256_store_ps(q, values8<KIND>(codes8<BITS>(row, e, bits_)));
+              _mm256_store_ps(q, values8<KIND>(codes8<BITS>(row, e, C)));
               for (int i = 0; i < 8; ++i) {
                 if constexpr (std::is_same_v<T, double>) {
                   o[r * C + e + i] = sd * q[i] + bd;
