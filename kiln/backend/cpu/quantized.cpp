@@ -275,22 +275,35 @@ void qmv_t(const QCfg& c, const QMat& m, int64_t K, const float* x, const float*
 template <int BITS, int KIND>
 void qmv_n(const QCfg& c, const QMat& m, int64_t K, int64_t M, const float* x, int64_t c0, int64_t c1, float* y,
            int64_t ldy) {
+  // Rows of w are taken four at a time, so each accumulator is loaded and stored once per
+  // four rows; the affine bias contributes x[k] * bias per group, summed separately.
+  constexpr int KB = 4;
   int64_t width = c1 - c0, g0 = c0 / c.group, g1 = c1 / c.group, ng = g1 - g0;
-  std::vector<float> acc(M * width, 0.0f), bacc(M * ng, 0.0f), s(ng), b(ng);
-  for (int64_t k = 0; k < K; ++k) {
-    load_params(m, c, k, g0, g1, s.data(), b.data());
-    const uint32_t* row = m.w + k * m.ld;
+  std::vector<float> acc(M * width, 0.0f), bacc(M * ng, 0.0f), s(KB * ng), b(KB * ng);
+  std::vector<float> coef(M * KB);
+  for (int64_t k0 = 0; k0 < K; k0 += KB) {
+    int kb = static_cast<int>(std::min<int64_t>(KB, K - k0));
+    const uint32_t* rows[KB];
+    for (int r = 0; r < KB; ++r) rows[r] = m.w + (k0 + std::min(r, kb - 1)) * m.ld;
+    for (int r = 0; r < kb; ++r) load_params(m, c, k0 + r, g0, g1, s.data() + r * ng, b.data() + r * ng);
     for (int64_t g = 0; g < ng; ++g) {
       for (int64_t i = 0; i < M; ++i) {
-        float xv = x[i * K + k];
-        if constexpr (KIND == 0) bacc[i * ng + g] += xv * b[g];
+        for (int r = 0; r < KB; ++r) {
+          float xv = r < kb ? x[i * K + k0 + r] : 0.0f;
+          coef[i * KB + r] = r < kb ? xv * s[r * ng + g] : 0.0f;
+          if constexpr (KIND == 0) {
+            if (r < kb) bacc[i * ng + g] += xv * b[r * ng + g];
+          }
+        }
       }
       for (int64_t e = (g0 + g) * c.group; e < (g0 + g + 1) * c.group; e += 8) {
-        __m256 q = values8<KIND>(codes8<BITS>(row, e, ldy));
+        __m256 q[KB];
+        for (int r = 0; r < KB; ++r) q[r] = values8<KIND>(codes8<BITS>(rows[r], e, ldy));
         for (int64_t i = 0; i < M; ++i) {
           float* a = acc.data() + i * width + (e - c0);
-          __m256 coef = _mm256_set1_ps(x[i * K + k] * s[g]);
-          _mm256_storeu_ps(a, _mm256_fmadd_ps(q, coef, _mm256_loadu_ps(a)));
+          __m256 v = _mm256_loadu_ps(a);
+          for (int r = 0; r < KB; ++r) v = _mm256_fmadd_ps(q[r], _mm256_set1_ps(coef[i * KB + r]), v);
+          _mm256_storeu_ps(a, v);
         }
       }
     }
@@ -345,7 +358,10 @@ void qmm(const QCfg& c, bool transpose, const QMat& m, int64_t M, int64_t K, int
           for (; i < M; ++i) qmv_t<BITS, KIND, 1>(c, m, K, x + i * K, xsum.data() + i * G, n0, n1, y + i * N, N);
         });
       } else {
-        int64_t cw = std::max<int64_t>(c.group, 256 / c.group * c.group);
+        // Wide column chunks (one per thread or two) keep each row's read long and sequential;
+        // the accumulators (M x cw floats) stay in L1/L2.
+        int64_t per = (N + 2 * cpu::num_threads() - 1) / (2 * cpu::num_threads());
+        int64_t cw = std::clamp<int64_t>((per + c.group - 1) / c.group * c.group, c.group, 2048);
         int64_t chunks = (N + cw - 1) / cw;
         cpu::parallel_for(chunks, std::max<int64_t>(1, 4096 / std::max<int64_t>(K, 1)), [&](int64_t a, int64_t z) {
           for (int64_t ch = a; ch < z; ++ch) {
