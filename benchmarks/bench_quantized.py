@@ -33,22 +33,26 @@ def main():
     print(f"\n## quantized_matmul vs float32 matmul, weight {n}x{n} (x @ w.T), ms (median)")
     hdr = f"{'':<22}{'mode':<14}" + "".join(f"{c:>12}" for c in ["kiln q", "kiln f32", "mlx q", "mlx f32"])
     print(hdr + f"{'kiln q/f32':>12}{'kiln/mlx q':>12}")
-    for name, m, mode, gs, bits in rows:
-        x = RNG.standard_normal((m, n)).astype(np.float32)
-        t = {}
-        for label, mod in _lazy_backends():
-            xm, wm = mod.array(x), mod.array(w)
+    xs = {m: RNG.standard_normal((m, n)).astype(np.float32) for _, m, *_ in rows}
+    times = [{} for _ in rows]
+    # One backend at a time (all of kiln's rows, then MLX's): a library's idle worker threads
+    # spinning after its last call would otherwise steal cores from the next one measured.
+    for label, mod in _lazy_backends():
+        wm = mod.array(w)
+        mod.eval(wm)
+        for t, (name, m, mode, gs, bits) in zip(times, rows):
+            xm = mod.array(xs[m])
             parts = mod.quantize(wm, gs, bits, mode=mode)
-            mod.eval(xm, wm, *parts)
+            mod.eval(xm, *parts)
             t[label + " q"] = timeit(lambda: mod.eval(mod.quantized_matmul(xm, *parts, group_size=gs, bits=bits,
                                                                            mode=mode)), 2, repeat, budget)
             t[label + " f32"] = timeit(lambda: mod.eval(mod.matmul(xm, wm.T)), 2, repeat, budget)
+    for t, (name, m, mode, gs, bits) in zip(times, rows):
         cells = "".join(f"{t[c] * 1e3:>12.3f}" if c in t else f"{'-':>12}"
                         for c in ["kiln q", "kiln f32", "mlx q", "mlx f32"])
         r1 = f"{t['kiln q'] / t['kiln f32']:>12.2f}" if "kiln q" in t else f"{'-':>12}"
         r2 = f"{t['kiln q'] / t['mlx q']:>12.2f}" if HAVE_MLX and "kiln q" in t else f"{'-':>12}"
         print(f"{name:<22}{mode + ' ' + str(bits) + 'b g' + str(gs):<14}{cells}{r1}{r2}")
-
 
 if __name__ == "__main__":
     main()
