@@ -57,7 +57,20 @@ void no_global_scale(const char* op, const std::optional<array>& gs, const QSpec
   if (q.mode != QuantizationMode::Nvfp4) {
     throw std::invalid_argument(str("[", op, "] Global scale is only supported for 'nvfp4' quantization mode."));
   }
-  throw std::invalid_argument(str("[", op, "] A global scale is not supported by kiln yet."));
+  throw std::invalid_argument(str("[", op, "] A global scale is only supported by quantize, dequantize and qqmm."));
+}
+
+// The nvfp4 global scale as a float32 scalar (checked like no_global_scale for other modes).
+std::optional<array> global_scale_input(const char* op, const std::optional<array>& gs, const QSpec& q, Stream st) {
+  if (!gs) return std::nullopt;
+  if (q.mode != QuantizationMode::Nvfp4) {
+    throw std::invalid_argument(str("[", op, "] Global scale is only supported for 'nvfp4' quantization mode."));
+  }
+  if (gs->size() != 1 || !is_floating_point(gs->dtype())) {
+    throw std::invalid_argument(str("[", op, "] The global scale must be a single floating point value but has shape ",
+                                    gs->shape(), " and type ", gs->dtype(), "."));
+  }
+  return astype(reshape(*gs, {}, st), float32, st);
 }
 
 // Checks the scales (and biases) against the packed matrix w and the mode.
@@ -170,7 +183,8 @@ const char* quantization_mode_name(QuantizationMode mode) {
 std::vector<array> quantize(const array& w, std::optional<int> group_size, std::optional<int> bits,
                             const std::string& mode, std::optional<array> global_scale, StreamOrDevice s) {
   QSpec q = quant_spec("quantize", group_size, bits, mode);
-  no_global_scale("quantize", global_scale, q);
+  Stream st = to_stream(s);
+  std::optional<array> gs = global_scale_input("quantize", global_scale, q, st);
   if (!is_floating_point(w.dtype())) {
     throw std::invalid_argument(str("[quantize] Only real floating types can be quantized but w has type ", w.dtype(), "."));
   }
@@ -186,9 +200,9 @@ std::vector<array> quantize(const array& w, std::optional<int> group_size, std::
     throw std::invalid_argument(str("[quantize] The last dimension ", w.shape(-1), " times bits=", q.bits,
                                     " must fill whole 32-bit words."));
   }
-  Stream st = to_stream(s);
   auto prim = std::make_shared<Quantize>(st, q.group_size, q.bits, q.mode);
   std::vector<array> in{w};
+  if (gs) in.push_back(*gs);
   std::vector<Shape> shapes = prim->output_shapes(in);
   Dtype sd = q.mode == QuantizationMode::Affine ? w.dtype() : uint8;
   std::vector<Dtype> dtypes{uint32, sd};
@@ -200,7 +214,7 @@ array dequantize(const array& w, const array& scales, std::optional<array> biase
                  std::optional<int> bits, const std::string& mode, std::optional<array> global_scale,
                  std::optional<Dtype> dtype, StreamOrDevice s) {
   QSpec q = quant_spec("dequantize", group_size, bits, mode);
-  no_global_scale("dequantize", global_scale, q);
+  std::optional<array> gs = global_scale_input("dequantize", global_scale, q, to_stream(s));
   if (w.ndim() < 2) {
     throw std::invalid_argument(str("[dequantize] The matrix to be dequantized must have at least 2 dimension but it has only ",
                                     w.ndim(), "."));
@@ -211,15 +225,19 @@ array dequantize(const array& w, const array& scales, std::optional<array> biase
                                     w.shape(), " and scales/biases of shape ", scales.shape(), " with group_size=",
                                     q.group_size, " and bits=", q.bits, "."));
   }
-  Dtype t = q.mode == QuantizationMode::Affine ? promote_types(scales.dtype(), biases->dtype()) : bfloat16;
+  // With a (float32) global scale MLX returns float32 by default.
+  Dtype t = q.mode == QuantizationMode::Affine ? promote_types(scales.dtype(), biases->dtype())
+            : gs                               ? float32
+                                               : bfloat16;
   if (dtype) t = *dtype;
   if (!is_floating_point(t) || t == complex64) {
     throw std::invalid_argument(str("[dequantize] Only real floating types are supported but output dtype == ", t, "."));
   }
   Shape out = w.shape();
   out.back() = static_cast<int>(static_cast<int64_t>(w.shape(-1)) * 32 / q.bits);
-  return array(out, t, std::make_shared<Dequantize>(to_stream(s), q.group_size, q.bits, q.mode, t),
-               qparams(w, scales, biases));
+  std::vector<array> in = qparams(w, scales, biases);
+  if (gs) in.push_back(*gs);  // nvfp4 only, so it never follows biases
+  return array(out, t, std::make_shared<Dequantize>(to_stream(s), q.group_size, q.bits, q.mode, t), in);
 }
 
 array quantized_matmul(const array& x_in, const array& w_in, const array& scales_in, std::optional<array> biases_in,
@@ -310,21 +328,22 @@ array gather_qmm(const array& x_in, const array& w, const array& scales, std::op
 namespace {
 
 // x replaced by what its quantization encodes; the gradient passes straight through.
-array fake_quantize(const array& x, const QSpec& q, const std::string& mode, Stream st) {
+array fake_quantize(const array& x, const QSpec& q, const std::string& mode, Stream st,
+                    std::optional<array> gs = std::nullopt) {
   if (x.ndim() == 0 || x.shape(-1) % q.group_size != 0) {
     throw std::invalid_argument(str("[qqmm] The last dimension of x (", x.ndim() ? x.shape(-1) : 0,
                                     ") must be divisible by the group size ", q.group_size, "."));
   }
   array x2 = x.ndim() == 1 ? reshape(x, {1, x.shape(0)}, st) : x;
-  auto qx = quantize(x2, q.group_size, q.bits, mode, std::nullopt, st);
-  array dq = dequantize(qx[0], qx[1], std::nullopt, q.group_size, q.bits, mode, std::nullopt, x.dtype(), st);
+  auto qx = quantize(x2, q.group_size, q.bits, mode, gs, st);
+  array dq = dequantize(qx[0], qx[1], std::nullopt, q.group_size, q.bits, mode, gs, x.dtype(), st);
   if (x.ndim() == 1) dq = reshape(dq, x.shape(), st);
   return add(x, stop_gradient(subtract(dq, x, st), st), st);
 }
 
 // The float weights qqmm multiplies by: w itself quantized on the fly, or w_q dequantized.
 array qq_weights(const char* op, const array& w, const std::optional<array>& scales, const QSpec& q,
-                 const std::string& mode, Dtype t, Stream st) {
+                 const std::string& mode, Dtype t, Stream st, const std::optional<array>& gw) {
   if (w.dtype() == uint32) {
     if (!scales) throw std::invalid_argument(str("[", op, "] Scales must be provided if second argument is quantized."));
     if (w.ndim() < 2) throw std::invalid_argument(str("[", op, "] The quantized matrix must have at least 2 dimensions."));
@@ -334,14 +353,14 @@ array qq_weights(const char* op, const array& w, const std::optional<array>& sca
                                       w.shape(), " and scales.shape() == ", scales->shape(), " with group_size=",
                                       q.group_size, " and bits=", q.bits));
     }
-    return dequantize(w, *scales, std::nullopt, q.group_size, q.bits, mode, std::nullopt, t, st);
+    return dequantize(w, *scales, std::nullopt, q.group_size, q.bits, mode, gw, t, st);
   }
   if (!is_half_or_float(w.dtype())) {
     throw std::invalid_argument(str("[", op, "] Non-quantized inputs must be float32, float16 or bfloat16 but w has type ",
                                     w.dtype(), "."));
   }
   if (w.ndim() < 2) throw std::invalid_argument(str("[", op, "] The weight matrix must have at least 2 dimensions."));
-  return astype(fake_quantize(w, q, mode, st), t, st);
+  return astype(fake_quantize(w, q, mode, st, gw), t, st);
 }
 
 QSpec qq_spec(const char* op, std::optional<int> group_size, std::optional<int> bits, const std::string& mode,
@@ -350,7 +369,7 @@ QSpec qq_spec(const char* op, std::optional<int> group_size, std::optional<int> 
   if (q.mode == QuantizationMode::Affine) {
     throw std::invalid_argument(str("[", op, "] Only the 'nvfp4', 'mxfp8' and 'mxfp4' modes are supported but got 'affine'."));
   }
-  if (gx || gw) no_global_scale(op, gx ? gx : gw, q);
+  if ((gx || gw) && q.mode != QuantizationMode::Nvfp4) no_global_scale(op, gx ? gx : gw, q);
   return q;
 }
 
@@ -373,9 +392,9 @@ array qqmm(const array& x, const array& w, std::optional<array> scales, std::opt
   QSpec q = qq_spec("qqmm", group_size, bits, mode, global_scale_x, global_scale_w);
   Stream st = to_stream(s);
   if (!is_half_or_float(x.dtype())) check_qq_x("qqmm", x, x);
-  array wf = qq_weights("qqmm", w, scales, q, mode, x.dtype(), st);
+  array wf = qq_weights("qqmm", w, scales, q, mode, x.dtype(), st, global_scale_w);
   check_qq_x("qqmm", x, wf);
-  return matmul(fake_quantize(x, q, mode, st), swapaxes(wf, -1, -2, st), st);
+  return matmul(fake_quantize(x, q, mode, st, global_scale_x), swapaxes(wf, -1, -2, st), st);
 }
 
 array gather_qqmm(const array& x, const array& w, std::optional<array> scales, std::optional<array> lhs_indices,
@@ -385,10 +404,10 @@ array gather_qqmm(const array& x, const array& w, std::optional<array> scales, s
   QSpec q = qq_spec("gather_qqmm", group_size, bits, mode, global_scale_x, global_scale_w);
   Stream st = to_stream(s);
   if (!is_half_or_float(x.dtype())) check_qq_x("gather_qqmm", x, x);
-  array wf = qq_weights("gather_qqmm", w, scales, q, mode, x.dtype(), st);
+  array wf = qq_weights("gather_qqmm", w, scales, q, mode, x.dtype(), st, global_scale_w);
   check_qq_x("gather_qqmm", x, wf);
-  return gather_mm(fake_quantize(x, q, mode, st), swapaxes(wf, -1, -2, st), lhs_indices, rhs_indices, sorted_indices,
-                   st);
+  return gather_mm(fake_quantize(x, q, mode, st, global_scale_x), swapaxes(wf, -1, -2, st), lhs_indices, rhs_indices,
+                   sorted_indices, st);
 }
 
 }  // namespace kiln

@@ -94,15 +94,26 @@ Arrays Quantize::jvp(const Arrays& primals, const Arrays&, const std::vector<int
   }
   return out;
 }
-Arrays Quantize::vjp(const Arrays& primals, const Arrays&, const std::vector<int>&, const Arrays&) {
-  return {zeros_like(primals[0])};
+Arrays Quantize::vjp(const Arrays& primals, const Arrays&, const std::vector<int>& argnums, const Arrays&) {
+  Arrays out;
+  for (int a : argnums) out.push_back(zeros_like(primals[a]));
+  return out;
 }
 VmapResult Quantize::vmap(const Arrays& inputs, const std::vector<int>& axes) {
   // Groups run along the last axis: a batch axis there moves to the front.
   const array& w = inputs[0];
+  std::optional<array> gs;
+  if (inputs.size() > 1) {
+    if (axes[1] >= 0) throw std::invalid_argument("[quantize] vmap over the global scale is not supported.");
+    gs = inputs[1];
+  }
+  if (axes[0] < 0) {
+    Arrays out = quantize(w, group_size_, bits_, mode_str(mode_), gs, stream());
+    return {out, std::vector<int>(out.size(), -1)};
+  }
   array wb = axes[0] == w.ndim() - 1 ? batch_to_front(w, axes[0]) : w;
   int ax = axes[0] == w.ndim() - 1 ? 0 : axes[0];
-  Arrays out = quantize(wb, group_size_, bits_, mode_str(mode_), std::nullopt, stream());
+  Arrays out = quantize(wb, group_size_, bits_, mode_str(mode_), gs, stream());
   return {out, std::vector<int>(out.size(), ax)};
 }
 
@@ -112,7 +123,15 @@ Arrays Dequantize::jvp(const Arrays& primals, const Arrays& tangents, const std:
   for (size_t k = 0; k < argnums.size(); ++k) {
     int a = argnums[k];
     if (a == 0) continue;
-    if (mode_ != QuantizationMode::Affine) continue;
+    if (mode_ != QuantizationMode::Affine) {
+      if (a == 2) {  // nvfp4's global scale G: the output is linear in it
+        array y = dequantize(primals[0], primals[1], std::nullopt, group_size_, bits_, mode_str(mode_), primals[2],
+                             float32);
+        array t = multiply(y, divide(astype(tangents[k], float32), primals[2]));
+        out = out ? add(*out, t) : t;
+      }
+      continue;
+    }
     array t = weight_tangent(tangents[k], primals[0], primals[1], a == 2 ? 3 : 2, group_size_, bits_, mode_);
     out = out ? add(*out, t) : t;
   }
@@ -128,6 +147,13 @@ Arrays Dequantize::vjp(const Arrays& primals, const Arrays& cotangents, const st
       out.push_back(zeros_like(primals[0]));
       continue;
     }
+    if (mode_ != QuantizationMode::Affine && a == 2) {  // nvfp4's global scale G
+      array y = dequantize(primals[0], primals[1], std::nullopt, group_size_, bits_, mode_str(mode_), primals[2],
+                           float32);
+      array g = divide(sum(multiply(astype(cotangents[0], float32), y)), primals[2]);
+      out.push_back(astype(reshape(g, primals[2].shape()), primals[2].dtype()));
+      continue;
+    }
     out.push_back(param_cotangent(astype(cotangents[0], wide(cotangents[0].dtype())), primals[0], primals[1], a == 2 ? 3 : 2,
                                   group_size_, bits_, mode_));
   }
@@ -135,11 +161,16 @@ Arrays Dequantize::vjp(const Arrays& primals, const Arrays& cotangents, const st
 }
 VmapResult Dequantize::vmap(const Arrays& inputs, const std::vector<int>& axes) {
   int B = batch_size(inputs, axes);
+  bool affine = mode_ == QuantizationMode::Affine;
+  std::optional<array> b, gs;
+  if (inputs.size() > 2 && !affine) {
+    if (axes[2] >= 0) throw std::invalid_argument("[dequantize] vmap over the global scale is not supported.");
+    gs = inputs[2];
+  }
   Arrays in;
-  for (size_t i = 0; i < inputs.size(); ++i) in.push_back(with_batch(inputs[i], axes[i], B));
-  std::optional<array> b;
-  if (in.size() > 2) b = in[2];
-  return {{dequantize(in[0], in[1], b, group_size_, bits_, mode_str(mode_), std::nullopt, dtype_, stream())}, {0}};
+  for (size_t i = 0; i < (gs ? 2 : inputs.size()); ++i) in.push_back(with_batch(inputs[i], axes[i], B));
+  if (affine) b = in[2];
+  return {{dequantize(in[0], in[1], b, group_size_, bits_, mode_str(mode_), gs, dtype_, stream())}, {0}};
 }
 
 // ---- QuantizedMatmul ----

@@ -39,7 +39,7 @@ void init_quantized(nb::module_& m) {
        KILN_QMODES
        "\n\nArgs:\n    w (array): Array to be quantized.\n    group_size (int, optional): Elements sharing a scale.\n"
        "    bits (int, optional): Bits per element.\n    mode (str, optional): The quantization mode. Default: "
-       "``\"affine\"``.\n    global_scale (array, optional): nvfp4 global scale (not supported yet).\n\nReturns:\n"
+       "``\"affine\"``.\n    global_scale (array, optional): nvfp4 per-tensor float32 scale G (block scales are relative to G / 2688).\n\nReturns:\n"
        "    list: ``[w_q, scales, biases]`` in affine mode, else ``[w_q, scales]``.");
   m.def(
       "dequantize",
@@ -56,7 +56,7 @@ void init_quantized(nb::module_& m) {
        KILN_QMODES
        "\n\nArgs:\n    w (array): Packed matrix.\n    scales (array): Scales per group.\n    biases (array, "
        "optional): Biases per group (affine).\n    group_size (int, optional)\n    bits (int, optional)\n"
-       "    mode (str, optional): Default: ``\"affine\"``.\n    global_scale (array, optional): Not supported yet.\n"
+       "    mode (str, optional): Default: ``\"affine\"``.\n    global_scale (array, optional): The nvfp4 global scale used by quantize.\n"
        "    dtype (Dtype, optional): Output dtype; from the scales and biases, else bfloat16.\n\nReturns:\n"
        "    array: The dequantized matrix.");
   m.def(
@@ -90,7 +90,7 @@ void init_quantized(nb::module_& m) {
       "    w (array): Packed matrices.\n    scales (array)\n    biases (array, optional)\n"
       "    lhs_indices (array, optional)\n    rhs_indices (array, optional)\n    transpose (bool, optional): "
       "Default: ``True``.\n    group_size (int, optional)\n    bits (int, optional)\n    mode (str, optional)\n"
-      "    global_scale (array, optional): Not supported yet.\n    sorted_indices (bool, optional): A hint.\n\n"
+      "    global_scale (array, optional): Not supported on the CPU (as MLX).\n    sorted_indices (bool, optional): A hint.\n\n"
       "Returns:\n    array: The gathered products.");
   m.def(
       "qqmm",
@@ -104,8 +104,8 @@ void init_quantized(nb::module_& m) {
       "through the quantization of float operands.\n\nArgs:\n    x (array): Input array.\n    w (array): Weight "
       "matrix, quantized or not.\n    scales (array, optional): Scales of a quantized ``w``.\n    group_size (int, "
       "optional)\n    bits (int, optional)\n    mode (str, optional): ``nvfp4`` (default), ``mxfp8`` or ``mxfp4``.\n"
-      "    global_scale_x (array, optional): Not supported yet.\n    global_scale_w (array, optional): Not "
-      "supported yet.\n\nReturns:\n    array: The product.");
+      "    global_scale_x (array, optional): nvfp4 global scale of x.\n    global_scale_w (array, optional): "
+      "nvfp4 global scale of w.\n\nReturns:\n    array: The product.");
   m.def(
       "gather_qqmm",
       [](const array& x, const array& w, std::optional<array> scales, std::optional<array> lhs,

@@ -629,3 +629,71 @@ def test_compile_and_export(tmp_path):
     f = lambda a: mx.quantized_matmul(a, *parts) * 2
     x = mx.array(RNG.standard_normal((2, 64)).astype(np.float32))
     np.testing.assert_allclose(np.array(mx.compile(f)(x)), np.array(f(x)), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ nvfp4 global scale
+
+
+def ref_nvfp4_global(w, G):
+    """Block scales encode amax / 6 relative to G / 2688 (= G / (448 * 6)); elements divide by
+    e4m3(scale) * (G / 2688), the scale dequantize multiplies by."""
+    g = w.reshape(*w.shape[:-1], -1, 16).astype(np.float32)
+    gdiv = np.float32(G) / np.float32(2688)
+    amax = np.abs(g).max(-1, keepdims=True)
+    sc = round_to_table((amax / np.float32(6)) / gdiv, E4M3, False).astype(np.uint8)
+    sd = e4m3_value(sc) * gdiv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(sd == 0, 0, g / np.where(sd == 0, 1, sd)).astype(np.float32)
+    mag = round_to_table(x, FP4, ties_down=True).astype(np.uint32)
+    codes = (mag | ((np.signbit(x) & (mag != 0)).astype(np.uint32) << 3)).reshape(w.shape)
+    deq = (e2m1_value(codes.reshape(g.shape)) * sd).reshape(w.shape)
+    return pack(codes, 4), sc[..., 0], deq
+
+
+def test_nvfp4_global_scale():
+    w = sample((8, 64), "float32", 3.0)
+    G = np.float32(np.abs(w).max() * 0.8)
+    wq, s = mx.quantize(mx.array(w), mode="nvfp4", global_scale=mx.array(G))
+    rq, rs, rd = ref_nvfp4_global(w, G)
+    np.testing.assert_array_equal(np.array(s), rs)
+    np.testing.assert_array_equal(np.array(wq), rq)
+    d = mx.dequantize(wq, s, mode="nvfp4", global_scale=mx.array(G), dtype=mx.float32)
+    np.testing.assert_array_equal(np.array(d), rd)
+    # qqmm with global scales for both operands
+    x = sample((3, 64), "float32")
+    Gx = np.float32(np.abs(x).max())
+    out = mx.qqmm(mx.array(x), wq, s, global_scale_x=mx.array(Gx), global_scale_w=mx.array(G))
+    expected = ref_nvfp4_global(x, Gx)[2].astype(np.float64) @ rd.astype(np.float64).T
+    np.testing.assert_allclose(np.array(out), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="single floating point value"):
+        mx.quantize(mx.array(w), mode="nvfp4", global_scale=mx.ones((2,)))
+    # the dequantized matrix is linear in the global scale
+    g = mx.grad(lambda gs: mx.dequantize(wq, s, mode="nvfp4", global_scale=gs, dtype=mx.float32).sum())(mx.array(G))
+    np.testing.assert_allclose(float(g), rd.sum() / G, rtol=1e-5)
+
+
+@needs_mlx
+def test_nvfp4_global_scale_matches_mlx():
+    w = sample((16, 128), "float32", 2.0)
+    G = np.float32(np.abs(w).max() * 1.3)
+    ours = mx.quantize(mx.array(w), mode="nvfp4", global_scale=mx.array(G))
+    theirs = mlx.quantize(mlx.array(w), mode="nvfp4", global_scale=mlx.array(G))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    d_ours = mx.dequantize(*ours, mode="nvfp4", global_scale=mx.array(G), dtype=mx.float32)
+    d_theirs = mlx.dequantize(*theirs, mode="nvfp4", global_scale=mlx.array(G), dtype=mlx.float32)
+    np.testing.assert_array_equal(np.array(d_ours), np.array(d_theirs))
+
+
+@needs_mlx
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_nvfp4_global_scale_half_inputs_near_mlx(dtype):
+    """Known gap: with a global scale and half inputs MLX rounds the element division in a way
+    not reproduced here; block scales agree exactly and >= 99% of the element codes."""
+    w = sample((32, 128), dtype, 3.0)
+    G = np.float32(np.abs(w).max() * 0.9)
+    ours = mx.quantize(to_mx(w, dtype), mode="nvfp4", global_scale=mx.array(G))
+    theirs = mlx.quantize(to_mx(w, dtype, mlx), mode="nvfp4", global_scale=mlx.array(G))
+    np.testing.assert_array_equal(np.array(ours[1]), np.array(theirs[1]))
+    assert (unpack(np.array(ours[0]), 4, 128) == unpack(np.array(theirs[0]), 4, 128)).mean() >= 0.99
+    assert mx.dequantize(*ours, mode="nvfp4", global_scale=mx.array(G)).dtype == mx.float32

@@ -489,6 +489,10 @@ void Quantize::eval_cpu(const std::vector<array>& inputs, std::vector<array>& ou
   if (w_in.size() == 0) return;
   int64_t C = w_in.shape(-1), R = w_in.size() / C, G = C / group_size_, ld = C * bits_ / 32;
   uint32_t* wq = outputs[0].data<uint32_t>();
+  // nvfp4 with a global scale G: block scales encode amax / 6 relative to G / (448 * 6), and
+  // elements divide by e4m3(scale) * G / 2688 (the scale dequantize applies).
+  bool global = inputs.size() > 1;
+  float gdiv = global ? dense(inputs[1], float32).data<float>()[0] / 2688.0f : 1.0f;
   dispatch_float_types(w_in.dtype(), "quantize", [&](auto tag) {
     using T = typename decltype(tag)::type;
     array w = dense(w_in, w_in.dtype());
@@ -537,8 +541,9 @@ void Quantize::eval_cpu(const std::vector<array>& inputs, std::vector<array>& ou
             uint8_t sc;
             float sd;
             if (mode_ == Mode::Nvfp4) {
-              sc = e4m3_encode_mag(ratio);
+              sc = e4m3_encode_mag(global ? ratio / gdiv : ratio);
               sd = e4m3_decode(sc);
+              if (global) sd = sd * gdiv;
             } else {
               int e;
               if (amax == 0) {
@@ -554,10 +559,10 @@ void Quantize::eval_cpu(const std::vector<array>& inputs, std::vector<array>& ou
               sd = e8m0_decode(sc);
             }
             outputs[1].data<uint8_t>()[pi] = sc;
-            float sdr = round_to<T>(sd);
+            float sdr = global ? sd : round_to<T>(sd);
             for (int i = 0; i < group_size_; ++i) {
               float f = static_cast<float>(v[i]);
-              float xv = sd == 0 ? 0.0f : round_to<T>(f / sdr);
+              float xv = sd == 0 ? 0.0f : (global ? f / sdr : round_to<T>(f / sdr));
               float a = std::fabs(xv);
               bool neg = std::signbit(xv);
               if (fp8) {
@@ -603,6 +608,9 @@ void Dequantize::eval_cpu(const std::vector<array>& inputs, array& out) {
   array w = dense(inputs[0], uint32), s = dense(inputs[1], inputs[1].dtype());
   bool affine = mode_ == Mode::Affine;
   array b = affine ? dense(inputs[2], inputs[2].dtype()) : s;
+  // nvfp4's optional global scale G multiplies each block scale by G / 2688.
+  bool global = !affine && inputs.size() > 2;
+  float gmul = global ? dense(inputs[2], float32).data<float>()[0] / 2688.0f : 1.0f;
   int64_t C = out.shape(-1), R = out.size() / C, G = C / group_size_, ld = w.shape(-1);
   QCfg c{bits_, group_size_, mode_};
   QMat m{w.data<uint32_t>(), s.data<char>(), b.data<char>(), s.dtype(), b.dtype(), ld, G};
@@ -620,6 +628,7 @@ void Dequantize::eval_cpu(const std::vector<array>& inputs, array& out) {
             // Scale and bias in the output dtype, product and sum each rounded to it (no fused
             // multiply-add): the values MLX's dequantize gives.
             double sd = param_at(m.s, m.sdt, r * G + g, mode_);
+            if (global) sd = static_cast<float>(sd) * gmul;
             double bd = affine ? param_at(m.b, m.bdt, r * G + g, mode_) : 0.0;
             float sv = round_to<T>(static_cast<float>(sd));
             float bv = round_to<T>(static_cast<float>(bd));
