@@ -237,7 +237,10 @@ void dispatch_decoder(const QCfg& c, F&& f) {
 
 // ---- the product kernels (float32 x rows, float32 y rows) ----
 
-constexpr int64_t kMatvecRows = 8;  // at most this many rows of x: decode on the fly
+// At most this many rows of x decode on the fly (x @ w.T; x @ w keeps M accumulators in memory
+// and crosses over to the GEMM path earlier).
+constexpr int64_t kMatvecRows = 16;
+constexpr int64_t kMatvecRowsN = 8;
 
 // y[m, n] = sum_k x[m, k] * w[n, k] for rows n in [n0, n1) of w, MB rows of x.
 template <int BITS, int KIND, int MB>
@@ -271,7 +274,7 @@ void qmv_t(const QCfg& c, const QMat& m, int64_t K, const float* x, const float*
   }
 }
 
-// y[m, n] = sum_k x[m, k] * w[k, n] for columns n in [c0, c1) (group-aligned), M <= kMatvecRows.
+// y[m, n] = sum_k x[m, k] * w[k, n] for columns n in [c0, c1) (group-aligned), M <= kMatvecRowsN.
 template <int BITS, int KIND>
 void qmv_n(const QCfg& c, const QMat& m, int64_t K, int64_t M, const float* x, int64_t c0, int64_t c1, float* y,
            int64_t ldy) {
@@ -339,7 +342,7 @@ void qmm(const QCfg& c, bool transpose, const QMat& m, int64_t M, int64_t K, int
   dispatch_decoder(c, [&](auto bits_tag, auto kind_tag) {
     constexpr int BITS = decltype(bits_tag)::value;
     constexpr int KIND = decltype(kind_tag)::value;
-    if (M <= kMatvecRows) {
+    if (M <= (transpose ? kMatvecRows : kMatvecRowsN)) {
       if (transpose) {
         int64_t G = K / c.group;
         std::vector<float> xsum(M * G, 0.0f);
