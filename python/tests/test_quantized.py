@@ -697,3 +697,17 @@ def test_nvfp4_global_scale_half_inputs_near_mlx(dtype):
     np.testing.assert_array_equal(np.array(ours[1]), np.array(theirs[1]))
     assert (unpack(np.array(ours[0]), 4, 128) == unpack(np.array(theirs[0]), 4, 128)).mean() >= 0.99
     assert mx.dequantize(*ours, mode="nvfp4", global_scale=mx.array(G)).dtype == mx.float32
+
+
+def test_broadcast_packed_weights_with_distinct_scales():
+    """Batches sharing the packed words but not the scales are different matrices."""
+    wq, s, b = mx.quantize(mx.array(sample((4, 16, 64), "float32")))
+    x = mx.array(RNG.standard_normal((3, 2, 64)).astype(np.float32))
+    wb = mx.broadcast_to(wq[:1], wq.shape)
+    out = mx.quantized_matmul(x[:, None], wb, s, b)  # (3, 4, 2, 16)
+    for i in range(4):
+        np.testing.assert_allclose(np.array(out[:, i]), np.array(mx.quantized_matmul(x, wq[0], s[i], b[i])),
+                                   rtol=1e-6, atol=1e-6)
+    f = lambda s_: mx.quantized_matmul(x, wq[0], s_, b[0])
+    np.testing.assert_allclose(np.array(mx.vmap(f)(s)), np.stack([np.array(f(s[i])) for i in range(4)]),
+                               rtol=1e-6, atol=1e-6)

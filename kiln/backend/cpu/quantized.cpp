@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -685,12 +686,12 @@ void QuantizedMatmul::eval_cpu(const std::vector<array>& inputs, array& out) {
       xo[i] = i * M * K;
       wi[i] = i;
     }
-    // Batches that broadcast one weight matrix share it: map each to its first occurrence.
-    std::map<int64_t, int64_t> first;
+    // Batches that broadcast one quantized matrix (the same packed words, scales and biases)
+    // share it: map each to its first occurrence.
+    std::map<std::tuple<int64_t, int64_t, int64_t>, int64_t> first;
     for (int64_t i = 0; i < count; ++i) {
-      int64_t off = q.w.offset(i);
-      auto it = first.emplace(off, i).first;
-      wi[i] = it->second;
+      auto key = std::make_tuple(q.w.offset(i), q.s.offset(i), q.has_b ? q.b.offset(i) : 0);
+      wi[i] = first.emplace(key, i).first->second;
     }
     gathered_products(c, transpose_, q, x.data<float>(), xo, wi, M, K, N, y.data());
   }
