@@ -9,6 +9,7 @@
 #include "kiln/io.h"
 #include "kiln/linalg.h"
 #include "kiln/ops.h"
+#include "kiln/quantized.h"
 #include "kiln/random.h"
 #include "kiln/stream.h"
 #include "kiln/transforms.h"

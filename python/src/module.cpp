@@ -12,6 +12,7 @@ void init_export(nb::module_& m);
 void init_api_misc(nb::module_& m);
 void init_contractions(nb::module_& m);
 void init_io(nb::module_& m);
+void init_quantized(nb::module_& m);
 
 NB_MODULE(core, m) {
   m.doc() = "kiln: lazy, differentiable arrays with MLX's API.";
@@ -28,6 +29,7 @@ NB_MODULE(core, m) {
   init_conv(m);
   init_misc(m);
   init_contractions(m);
+  init_quantized(m);
   init_transforms(m);
   init_compile(m);
   init_export(m);

@@ -97,6 +97,12 @@ FAMILIES = {
         x[None], x[None], mx.array([0, 0]), mx.array([0, 0])), mx.view(x, mx.int32), mx.depends([x * 2], [x])[0],
         mx.from_fp8(mx.to_fp8(x), mx.float16), mx.softmax(x, precise=True), mx.split(x, [1, 3], axis=1)[1]),
     "random": lambda x: (x + mx.random.uniform(shape=(4, 4), key=mx.random.key(3)),),
+    "quantized": lambda x: (lambda w: (
+        *mx.quantize(w, 32, 4), mx.dequantize(*mx.quantize(w, 32, 3), 32, 3),
+        mx.quantized_matmul(w, *mx.quantize(w, 32, 8), group_size=32, bits=8),
+        mx.gather_qmm(x, *[a[None] for a in mx.quantize(w, mode="mxfp4")], rhs_indices=mx.array([0, 0]),
+                      transpose=False, mode="mxfp4"),
+        mx.dequantize(*mx.quantize(w, mode="nvfp4"), mode="nvfp4")))(mx.tile(x, (1, 8))),
 }
 
 

@@ -8,6 +8,7 @@
 
 #include "kiln/compile.h"
 #include "kiln/primitives.h"
+#include "kiln/quantized.h"
 
 #define KILN_NO_GPU(Name)                                                \
   void Name::eval_gpu(const std::vector<array>&, array&) {              \
@@ -144,6 +145,10 @@ KILN_NO_GPU_MULTI(Depends)
 KILN_NO_GPU(ToFP8)
 KILN_NO_GPU(FromFP8)
 KILN_NO_GPU(Solve)
+KILN_NO_GPU_MULTI(Quantize)
+KILN_NO_GPU(Dequantize)
+KILN_NO_GPU(QuantizedMatmul)
+KILN_NO_GPU(GatherQMM)
 
 }  // namespace kiln
 
