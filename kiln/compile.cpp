@@ -262,6 +262,7 @@ std::shared_ptr<Entry> trace_entry(const ArrayFn& fun, const std::vector<array>&
     e->outputs = fun(e->inputs);
   }
   e->tape = detail::trace_between(e->inputs, e->outputs, /*cut_at_stop=*/false).tape;
+  detail::add_constant_broadcasts(e->tape, e->inputs);
   merge_equal_constants(e->tape);
   merge_equal_nodes(e->tape, e->outputs);
   fuse(e->tape, e->outputs);
@@ -283,6 +284,7 @@ std::vector<array> replay(const Entry& e, const std::vector<array>& xs, bool sha
     std::vector<Shape> shapes;
     std::vector<Dtype> dtypes;
     if (shapeless) {
+      detail::rebroadcast_for_replay(*prim, ins);
       shapes = prim->output_shapes(ins);
     } else {
       for (auto& o : outs) shapes.push_back(o.shape());

@@ -92,6 +92,7 @@ std::vector<char> trace_to_bytes(const ArrayFn& fun, const std::vector<array>& x
     outputs = fun(inputs);
   }
   auto tape = detail::trace_between(inputs, outputs, /*cut_at_stop=*/false).tape;
+  detail::add_constant_broadcasts(tape, inputs);
 
   std::unordered_map<std::uintptr_t, uint32_t> ids;
   uint32_t next = 0;
@@ -314,6 +315,7 @@ std::vector<array> ImportedFunction::operator()(const std::vector<array>& xs) co
   for (auto& n : t->nodes) {
     std::vector<array> ins;
     for (auto id : n.inputs) ins.push_back(values[id]);
+    if (t->shapeless) detail::rebroadcast_for_replay(*n.primitive, ins);
     auto shapes = t->shapeless ? n.primitive->output_shapes(ins) : n.shapes;
     if (n.shapes.size() == 1) {
       values.push_back(array(std::move(shapes[0]), n.dtypes[0], n.primitive, std::move(ins)));

@@ -27,6 +27,16 @@ CMAKE_EXTRA=()
 # (linking both with -static-libstdc++ reproduces it on any machine). So the core is linked
 # into the extension: one binary, one runtime.
 CMAKE_EXTRA+=(-DKILN_SHARED=OFF)
+# That alone did not stop the crashes. When the compiler has no shared libstdc++ of its own,
+# link the system's (libstdc++.so.6) instead of the static archive.
+CXX_BIN=${CXX:-$(command -v g++)}
+if [ "$($CXX_BIN -print-file-name=libstdc++.so)" = "libstdc++.so" ] && [ -e /usr/lib/x86_64-linux-gnu/libstdc++.so.6 ]; then
+  LIBSTDCXX=/usr/lib/x86_64-linux-gnu/libstdc++.so.6
+  CMAKE_EXTRA+=(-DCMAKE_SHARED_LINKER_FLAGS=-nostdlib++ -DCMAKE_MODULE_LINKER_FLAGS=-nostdlib++
+                -DCMAKE_EXE_LINKER_FLAGS=-nostdlib++ "-DCMAKE_CXX_STANDARD_LIBRARIES=$LIBSTDCXX"
+                "-DCMAKE_CUDA_STANDARD_LIBRARIES=$LIBSTDCXX")
+  echo "linking the system libstdc++ ($CXX_BIN has only a static one)"
+fi
 if ! ldconfig -p | grep -q liblapacke.so && [ -n "${KILN_DEBS:-}" ]; then
   PREFIX=/tmp/kiln_blas
   mkdir -p "$PREFIX"
@@ -51,6 +61,7 @@ cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_PYTHON=
   -DKILN_BUILD_CUDA=ON -DPython_EXECUTABLE="$(command -v $PY)" "${CMAKE_EXTRA[@]}" >"$LOGS/cmake.log" 2>&1 \
   && ninja -C build/gpu -j "$JOBS" >"$LOGS/build.log" 2>&1
 rc=$?
+ldd build/gpu/core*.so | grep -E "stdc|gcc_s" || echo "the extension carries a static libstdc++"
 echo "build rc=$rc in $(( $(date +%s) - start ))s with $(grep -m1 'CXX compiler identification' "$LOGS/cmake.log")"
 if [ $rc -ne 0 ]; then tail -40 "$LOGS/cmake.log" "$LOGS/build.log"; exit 1; fi
 cp build/gpu/core*.so python/kiln/

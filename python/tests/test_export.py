@@ -119,3 +119,17 @@ def test_every_primitive_family_round_trips(tmp_path, family):
         np.testing.assert_allclose(np.array(g.astype(mx.float32)) if g.dtype != mx.complex64 else np.array(g),
                                    np.array(e.astype(mx.float32)) if e.dtype != mx.complex64 else np.array(e),
                                    rtol=1e-5, atol=1e-5)
+
+
+def test_shapeless_replay_rebroadcasts_captured_scalars(tmp_path):
+    """A scalar captured at trace time was broadcast to the traced shape; a shapeless replay on a
+    larger input must broadcast it to the new shape, not read past the old one."""
+    path = str(tmp_path / "scalars.kfn")
+    fn = lambda a, b: (mx.exp(a) * 2 + 0.5, mx.maximum(a, 1.0) * b)
+    mx.export_function(path, fn, mx.ones(2), mx.ones((3, 2)), shapeless=True)
+    f = mx.import_function(path)
+    a = mx.array(RNG.standard_normal(4099).astype(np.float32))
+    b = mx.array(RNG.standard_normal((5, 4099)).astype(np.float32))
+    for g, e in zip(f(a, b), fn(a, b)):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(np.array(g), np.array(e), rtol=1e-6)
