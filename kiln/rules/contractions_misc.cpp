@@ -46,34 +46,6 @@ array gather_mm_node(const array& a, const array& b, const array& lhs, const arr
   return array(sh, a.dtype(), std::make_shared<GatherMM>(st), {a, b, lhs, rhs});
 }
 
-// The matrices of x (..., R, C) as one batch axis: (count, R, C).
-array flat_matrices(const array& x) {
-  return reshape(x, {-1, x.shape(-2), x.shape(-1)});
-}
-
-// Index positions as the kernel reads them: negatives wrap once, then clamp into [0, count).
-array read_positions(const array& idx, int64_t count) {
-  array i = astype(idx, int64);
-  i = where(less(i, array(int64_t{0}, int64)), add(i, array(count, int64)), i);
-  return minimum(maximum(i, array(int64_t{0}, int64)), array(std::max<int64_t>(count - 1, 0), int64));
-}
-
-// The cotangent of operand x (..., R, C) from the per-product cotangents g (I..., R, C) of the
-// matrices read at positions idx (I...).
-array scatter_back(const array& x, const array& idx, const array& g) {
-  array flat = flat_matrices(x);
-  array pos = read_positions(idx, flat.shape(0));
-  Shape upd = g.shape();
-  upd.insert(upd.end() - 2, 1);  // the gathered axis keeps size 1 in scatter updates
-  array out = scatter_add(zeros_like(flat), {pos}, reshape(g, upd), {0});
-  return reshape(out, x.shape());
-}
-
-array gathered(const array& x, const array& idx) {
-  array flat = flat_matrices(x);
-  return take(flat, read_positions(idx, flat.shape(0)), 0);
-}
-
 }  // namespace
 
 Arrays GatherMM::jvp(const Arrays& primals, const Arrays& tangents, const std::vector<int>& argnums) {

@@ -57,30 +57,6 @@ array param_cotangent(const array& dW, const array& w, const array& scales, int 
   return astype(group_sum(d, group), scales.dtype());
 }
 
-// Positions of indices as the kernel reads them: negatives wrap once, then clamp.
-array read_positions(const array& idx, int64_t count) {
-  array i = astype(idx, int64);
-  i = where(less(i, array(int64_t{0}, int64)), add(i, array(count, int64)), i);
-  return minimum(maximum(i, array(int64_t{0}, int64)), array(std::max<int64_t>(count - 1, 0), int64));
-}
-
-array flat_matrices(const array& x) { return reshape(x, {-1, x.shape(-2), x.shape(-1)}); }
-
-// Adds per-product matrices g (I..., R, C) into the matrices of x (..., R, C) read at idx.
-array scatter_back(const array& x, const array& idx, const array& g) {
-  array flat = flat_matrices(x);
-  array pos = read_positions(idx, flat.shape(0));
-  Shape upd = g.shape();
-  upd.insert(upd.end() - 2, 1);
-  array out = scatter_add(zeros_like(flat), {pos}, reshape(g, upd), {0});
-  return reshape(out, x.shape());
-}
-
-array gathered(const array& x, const array& idx) {
-  array flat = flat_matrices(x);
-  return take(flat, read_positions(idx, flat.shape(0)), 0);
-}
-
 }  // namespace
 
 // ---- Quantize ----
