@@ -96,4 +96,17 @@ std::pair<bool, Strides> Reshape::view_strides(const array& in, const Shape& sha
   return {true, new_strides};
 }
 
+void split_views(const array& in, std::vector<array>& outputs, const std::vector<int>& indices, int axis) {
+  int prev = 0;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    int end = k < indices.size() ? indices[k] : in.shape(axis);
+    if (outputs[k].size() == 0) {
+      outputs[k].set_data(allocator::Buffer(nullptr), [](allocator::Buffer) {});
+    } else {
+      make_strided_view(in, outputs[k], in.strides(), static_cast<int64_t>(prev) * in.strides()[axis]);
+    }
+    prev = std::max(prev, end);
+  }
+}
+
 }  // namespace kiln

@@ -18,5 +18,7 @@ void slice_view(const array& in, array& out, const Shape& start, const Shape& st
 void expand_dims_view(const array& in, array& out, const std::vector<int>& axes);
 /** squeeze view; `axes` are sorted positions in in. */
 void squeeze_view(const array& in, array& out, const std::vector<int>& axes);
+/** Split's outputs: views of `in` between the split points `indices` along `axis`. */
+void split_views(const array& in, std::vector<array>& outputs, const std::vector<int>& indices, int axis);
 
 }  // namespace kiln

@@ -29,17 +29,7 @@ void AsStrided::eval_cpu(const std::vector<array>& inputs, array& out) {
 }
 
 void Split::eval_cpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
-  const auto& in = inputs[0];
-  int prev = 0;
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    int end = k < indices_.size() ? indices_[k] : in.shape(axis_);
-    if (outputs[k].size() == 0) {
-      outputs[k].set_data(allocator::Buffer(nullptr), [](allocator::Buffer) {});
-    } else {
-      make_strided_view(in, outputs[k], in.strides(), static_cast<int64_t>(prev) * in.strides()[axis_]);
-    }
-    prev = std::max(prev, end);
-  }
+  split_views(inputs[0], outputs, indices_, axis_);
 }
 
 void Concatenate::eval_cpu(const std::vector<array>& inputs, array& out) {

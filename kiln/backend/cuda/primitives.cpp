@@ -216,17 +216,7 @@ void CustomTransforms::eval_gpu(const std::vector<array>& inputs, std::vector<ar
   for (size_t i = 0; i < outputs.size(); ++i) outputs[i].copy_shared_buffer(inputs[num_inputs_ + i]);
 }
 void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
-  const array& in = inputs[0];
-  int prev = 0;
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    int end = k < indices_.size() ? indices_[k] : in.shape(axis_);
-    if (outputs[k].size() == 0) {
-      outputs[k].set_data(allocator::Buffer(nullptr), [](allocator::Buffer) {});
-    } else {
-      make_strided_view(in, outputs[k], in.strides(), static_cast<int64_t>(prev) * in.strides()[axis_]);
-    }
-    prev = std::max(prev, end);
-  }
+  split_views(inputs[0], outputs, indices_, axis_);
 }
 
 }  // namespace kiln
