@@ -2,6 +2,8 @@
 
 - elementwise add and exp on 256M float32, as a fraction of the device-to-device copy
   bandwidth measured in the same run (bytes read + written);
+- sum of the same 256M float32 (as 16384 x 16384) over all, the last and the first axis
+  (bytes read), against the copy bandwidth and torch.sum;
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python.
 
@@ -83,6 +85,25 @@ def main() -> int:
             peer = f"{nbytes / tt / 1e9:.0f} GB/s"
         frac = f"{bw / copy_bw:.2f} of copy" if copy_bw else ""
         rows.append((name, f"{bw / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer, frac, ""))
+    # ---- reductions of the same 256M float32 (read once: bytes = n * 4), as a 16384^2 matrix
+    a2 = mx.reshape(a, (16384, 16384))
+    ta2 = ta.reshape(16384, 16384) if torch is not None else None
+    for name, fn, tfn in [
+        ("sum 256M f32, all", lambda: mx.eval(mx.sum(a2)), (lambda: ta2.sum()) if torch else None),
+        ("sum 256M f32, last axis", lambda: mx.eval(mx.sum(a2, axis=-1)), (lambda: ta2.sum(-1)) if torch else None),
+        ("sum 256M f32, first axis", lambda: mx.eval(mx.sum(a2, axis=0)), (lambda: ta2.sum(0)) if torch else None),
+    ]:
+        t = kiln_time(fn, 10)
+        bw = n * 4 / t
+        peer, frac = "", ""
+        if tfn is not None:
+            tt = torch_time(tfn, 10)
+            peer = f"{n * 4 / tt / 1e9:.0f} GB/s"
+        if copy_bw:
+            frac = f"{bw / copy_bw:.2f} of copy"
+        note = f"{tt / t:.2f} of torch" if tfn is not None else ""
+        rows.append((name, f"{bw / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer, frac, note))
+    del a2, ta2
     del a, b
     if torch is not None:
         del ta, tb
