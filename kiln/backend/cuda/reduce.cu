@@ -182,6 +182,53 @@ __global__ void __launch_bounds__(kReduceThreads)
   write<K, T>(out, acc, o, out_off, l.n_out, part, parts, part_major);
 }
 
+// Columns read 16 bytes at a time: each thread takes N consecutive outputs of the innermost
+// kept dim (stride 1), over one reduced dim (stride `l.ris[0]`), two rows in flight.
+template <typename K, typename T>
+__global__ void __launch_bounds__(kReduceThreads)
+    reduce_cols_vec(const __grid_constant__ ReduceLayout l, const T* __restrict__ in, void* out, int64_t last_os,
+                    bool part_major) {
+  using W = typename K::W;
+  constexpr int N = 16 / static_cast<int>(sizeof(T));
+  int64_t o = (static_cast<int64_t>(blockIdx.x) * kReduceThreads + threadIdx.x) * N;
+  if (o >= l.n_out) return;
+  int part = blockIdx.y, parts = gridDim.y;
+  int64_t b = l.n_red * part / parts, e = l.n_red * (part + 1) / parts;
+  int64_t in_off, out_off;
+  kernels::kept_offsets(l, o, in_off, out_off);
+  W acc[N];
+#pragma unroll
+  for (int j = 0; j < N; ++j) acc[j] = K::init();
+  const T* p = in + in_off;
+  int64_t s = l.ris[0];
+  int64_t r = b;
+  for (; r + 2 <= e; r += 2) {
+    Vec<T, N> x0 = *reinterpret_cast<const Vec<T, N>*>(p + r * s);
+    Vec<T, N> x1 = *reinterpret_cast<const Vec<T, N>*>(p + (r + 1) * s);
+#pragma unroll
+    for (int j = 0; j < N; ++j) acc[j] = K::apply(K::apply(acc[j], load<K>(x0.v[j])), load<K>(x1.v[j]));
+  }
+  if (r < e) {
+    Vec<T, N> x = *reinterpret_cast<const Vec<T, N>*>(p + r * s);
+#pragma unroll
+    for (int j = 0; j < N; ++j) acc[j] = K::apply(acc[j], load<K>(x.v[j]));
+  }
+#pragma unroll
+  for (int j = 0; j < N; ++j) write<K, T>(out, acc[j], o + j, out_off + j * last_os, l.n_out, part, parts, part_major);
+}
+
+// Whether the columns of `l` can be read N at a time with aligned 16-byte loads.
+template <typename T>
+bool cols_vec_ok(const ReduceLayout& l, const T* in) {
+  constexpr int64_t N = 16 / sizeof(T);
+  if (N < 2 || l.nk < 1 || l.nr != 1 || l.inner_n != 1 || l.kis[l.nk - 1] != 1) return false;
+  if (l.kshape[l.nk - 1] % N != 0 || l.ris[0] % N != 0 || !kernels::aligned_to(in, 16)) return false;
+  for (int d = 0; d + 1 < l.nk; ++d) {
+    if (l.kis[d] % N != 0) return false;
+  }
+  return true;
+}
+
 // Launches one pass over layout `l`; `parts` > 1 writes partials (W) instead of T.
 template <typename K, typename In, typename T>
 void launch_pass(const char* name, const ReduceLayout& l, const In* in, void* out, int parts, bool part_major,
@@ -202,25 +249,38 @@ void launch_pass(const char* name, const ReduceLayout& l, const In* in, void* ou
 template <typename K, typename T>
 void run_reduce(const char* name, const ReduceLayout& l, const T* in, T* out, cudaStream_t s) {
   using W = typename K::W;
-  // Threads that keep every SM busy; fewer working threads split the reduced elements.
-  int64_t target = static_cast<int64_t>(sm_count()) * 2048;
   bool group = l.inner_n >= 32;
-  int64_t threads = group ? l.n_out * (l.n_red >= 2048 ? kReduceThreads : 32) : l.n_out;
+  bool cols_vec = !group && cols_vec_ok(l, in);
+  int64_t per_block = group ? kReduceThreads / (l.n_red >= 2048 ? kReduceThreads : 32)
+                            : kReduceThreads * (cols_vec ? 16 / static_cast<int64_t>(sizeof(T)) : 1);
+  int64_t blocks = (l.n_out + per_block - 1) / per_block;
+  // Too few blocks for one wave over every SM (8 blocks of 256 threads each): split the
+  // reduced elements into parts that make about one full wave.
+  int64_t slots = static_cast<int64_t>(sm_count()) * 8;
   int64_t min_per_part = group ? 8 * kReduceThreads : 64;
   int64_t parts = 1;
-  if (threads < target / 2) {
-    parts = std::min<int64_t>({(target + threads - 1) / threads, l.n_red / min_per_part, 65535});
+  if (blocks < slots) {
+    parts = std::min<int64_t>({slots / blocks, l.n_red / min_per_part, 65535});
     parts = std::max<int64_t>(parts, 1);
   }
+  auto first_pass = [&](void* dst, int p, bool part_major) {
+    if (cols_vec) {
+      dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p));
+      reduce_cols_vec<K, T><<<grid, kReduceThreads, 0, s>>>(l, in, dst, l.kos[l.nk - 1], part_major);
+      check_launch(name);
+    } else {
+      launch_pass<K, T, T>(name, l, in, dst, p, part_major, s);
+    }
+  };
   if (parts == 1) {
-    launch_pass<K, T, T>(name, l, in, out, 1, false, s);
+    first_pass(out, 1, false);
     return;
   }
   // The finish reads [o][part] rows with a group kernel when there are many parts, else
   // [part][o] columns with the lane kernel (the layout launch_pass picks for each).
   bool finish_group = parts >= 32;
   Scratch partial(static_cast<size_t>(parts * l.n_out) * sizeof(W), s);
-  launch_pass<K, T, T>(name, l, in, partial.get(), static_cast<int>(parts), !finish_group, s);
+  first_pass(partial.get(), static_cast<int>(parts), !finish_group);
   ReduceLayout f;
   f.nk = l.nk;
   f.n_out = l.n_out;
