@@ -149,9 +149,7 @@ __global__ void __launch_bounds__(kThreads)
   int64_t o = g / inner, l = g - o * inner;
   int64_t off = o * n * inner + l;
   V acc = Op::init();
-  for (int64_t k = 0; k < n; ++k) {
-    int64_t i = off + (reverse ? n - 1 - k : k) * inner;
-    V v = cast_to<V>(in[i]);
+  auto step = [&](int64_t i, V v) {
     if (inclusive) {
       acc = Op::apply(acc, v);
       out[i] = cast_to<T>(acc);
@@ -159,7 +157,21 @@ __global__ void __launch_bounds__(kThreads)
       out[i] = cast_to<T>(acc);
       acc = Op::apply(acc, v);
     }
+  };
+  // Rows k..k+3 loaded before any is written: four loads in flight (each element is still
+  // read before it is written, so in == out works).
+  int64_t step_i = reverse ? -inner : inner;
+  int64_t i0 = off + (reverse ? (n - 1) * inner : 0);
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4, i0 += 4 * step_i) {
+    V v0 = cast_to<V>(in[i0]), v1 = cast_to<V>(in[i0 + step_i]), v2 = cast_to<V>(in[i0 + 2 * step_i]),
+      v3 = cast_to<V>(in[i0 + 3 * step_i]);
+    step(i0, v0);
+    step(i0 + step_i, v1);
+    step(i0 + 2 * step_i, v2);
+    step(i0 + 3 * step_i, v3);
   }
+  for (; k < n; ++k, i0 += step_i) step(i0, cast_to<V>(in[i0]));
 }
 
 template <typename Op, typename T>
