@@ -2,6 +2,8 @@
 
 - elementwise add and exp on 256M float32, as a fraction of the device-to-device copy
   bandwidth measured in the same run (bytes read + written);
+- sum of the same 256M float32 (as 16384 x 16384) over all, the last and the first axis
+  (bytes read), against the copy bandwidth and torch.sum;
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python.
 
@@ -83,6 +85,56 @@ def main() -> int:
             peer = f"{nbytes / tt / 1e9:.0f} GB/s"
         frac = f"{bw / copy_bw:.2f} of copy" if copy_bw else ""
         rows.append((name, f"{bw / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer, frac, ""))
+    # ---- reductions of the same 256M float32 (read once: bytes = n * 4), as a 16384^2 matrix
+    a2 = mx.reshape(a, (16384, 16384))
+    ta2 = ta.reshape(16384, 16384) if torch is not None else None
+    for name, fn, tfn in [
+        ("sum 256M f32, all", lambda: mx.eval(mx.sum(a2)), (lambda: ta2.sum()) if torch else None),
+        ("sum 256M f32, last axis", lambda: mx.eval(mx.sum(a2, axis=-1)), (lambda: ta2.sum(-1)) if torch else None),
+        ("sum 256M f32, first axis", lambda: mx.eval(mx.sum(a2, axis=0)), (lambda: ta2.sum(0)) if torch else None),
+    ]:
+        t = kiln_time(fn, 10)
+        bw = n * 4 / t
+        peer, frac = "", ""
+        if tfn is not None:
+            tt = torch_time(tfn, 10)
+            peer = f"{n * 4 / tt / 1e9:.0f} GB/s"
+        if copy_bw:
+            frac = f"{bw / copy_bw:.2f} of copy"
+        note = f"{tt / t:.2f} of torch" if tfn is not None else ""
+        rows.append((name, f"{bw / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer, frac, note))
+    # ---- softmax, logsumexp, argmax, cumsum on 64M float32 (8192 x 8192 rows; bytes moved:
+    # read + written, so softmax and cumsum compare with the copy's rate directly)
+    m8 = 8192 * 8192
+    x8 = mx.reshape(a[:m8], (8192, 8192))
+    mx.eval(x8)
+    tx8 = ta[:m8].reshape(8192, 8192) if torch is not None else None
+    for name, fn, tfn, nbytes in [
+        ("softmax 8192^2 f32, last", lambda: mx.eval(mx.softmax(x8, axis=-1)),
+         (lambda: torch.softmax(tx8, -1)) if torch else None, 2 * m8 * 4),
+        ("logsumexp 8192^2 f32, last", lambda: mx.eval(mx.logsumexp(x8, axis=-1)),
+         (lambda: torch.logsumexp(tx8, -1)) if torch else None, m8 * 4),
+        ("argmax 8192^2 f32, last", lambda: mx.eval(mx.argmax(x8, axis=-1)),
+         (lambda: torch.argmax(tx8, -1)) if torch else None, m8 * 4),
+        ("argmax 8192^2 f32, first", lambda: mx.eval(mx.argmax(x8, axis=0)),
+         (lambda: torch.argmax(tx8, 0)) if torch else None, m8 * 4),
+        ("cumsum 8192^2 f32, last", lambda: mx.eval(mx.cumsum(x8, axis=-1)),
+         (lambda: torch.cumsum(tx8, -1)) if torch else None, 2 * m8 * 4),
+        ("cumsum 8192^2 f32, first", lambda: mx.eval(mx.cumsum(x8, axis=0)),
+         (lambda: torch.cumsum(tx8, 0)) if torch else None, 2 * m8 * 4),
+    ]:
+        t = kiln_time(fn, 10)
+        bw = nbytes / t
+        peer, frac, note = "", "", ""
+        if tfn is not None:
+            tt = torch_time(tfn, 10)
+            peer = f"{nbytes / tt / 1e9:.0f} GB/s"
+            note = f"{tt / t:.2f} of torch"
+        if copy_bw:
+            frac = f"{bw / copy_bw:.2f} of copy"
+        rows.append((name, f"{bw / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer, frac, note))
+    del x8, tx8
+    del a2, ta2
     del a, b
     if torch is not None:
         del ta, tb

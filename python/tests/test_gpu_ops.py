@@ -27,6 +27,15 @@ U = [(), (7,), (3, 5), (2, 3, 4), (1027,)]
 # Pairs, with broadcasting.
 B = [((3, 5), (3, 5)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (5,)), ((1027,), (1027,)), ((4, 1, 3), (2, 3))]
 T3 = [((3, 5), (3, 5), (3, 5)), ((3, 1), (1, 4), (3, 4)), ((1027,), (), (1027,))]
+# Reductions: 0-d, odd sizes, empty (reduced or kept), rows long enough for the block path.
+R = [(), (7,), (3, 5), (2, 3, 4), (1027,), (64, 300), (0,), (3, 0)]
+R3 = [(2, 3, 4), (5, 7, 3), (3, 70, 40)]
+# Large rows and columns: few outputs split their reduced elements (partials, then a finish).
+RL = [(3000, 700), (5, 100003)]
+# Softmax / logsumexp: short rows (a warp per row), long rows (a block per row), empty rows.
+S = [(7,), (3, 5), (2, 3, 4), (4, 1500), (3, 0)]
+# Scans: rows longer than one chunk (2048), columns, empty.
+C = [(), (7,), (3, 5), (2, 3, 4), (1027,), (3, 5000), (0,), (3, 0)]
 MM = [((4, 5), (5, 3)), ((2, 3, 4), (4, 5)), ((3, 1, 4, 5), (2, 5, 6)), ((64, 128), (128, 32)), ((5,), (5, 3)),
       ((1, 7), (7, 1))]
 
@@ -57,6 +66,30 @@ def shift_counts(rng, shape, name, i):
 
 def condition(rng, shape, name, i):
     return random_values(rng, shape, "bool_" if i == 0 else name)
+
+
+def quarters(rng, shape, name, i):
+    """Multiples of 1/4: float sums are exact in any order, so the GPU's order matches the CPU's."""
+    v = random_values(rng, shape, name)
+    return np.round(v * 4) / 4 if name in FLOATS else v
+
+
+def powers_of_two(rng, shape, name, i):
+    """+-2^k, |k| <= 1, for floats (exact products in any order); small integers otherwise."""
+    if name not in FLOATS:
+        return random_values(rng, shape, name, -3, 3)
+    return rng.choice(np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]), size=shape)
+
+
+def ties(rng, shape, name, i):
+    """Few distinct values: argmin/argmax must return the first of equal elements."""
+    v = random_values(rng, shape, name, -3, 3)
+    return np.round(v) if name in FLOATS else v
+
+
+def ax(a, k):
+    """Axis k of a when it has one, else None (all axes of a 0-d array)."""
+    return k if a.ndim > (k if k >= 0 else -k - 1) else None
 
 
 CASES = [
@@ -141,6 +174,67 @@ CASES = [
     Case("split", lambda a: [x + 0 for x in mx.split(a, [1, 3], axis=0)], [(5, 3)], NUMERIC),
     Case("as_strided", lambda a: mx.as_strided(a + 0, (2, 3), (1, 2)) + 0, [(12,)], NUMERIC),
     Case("stop_gradient", lambda a: mx.stop_gradient(a) + 0, U, FLOATS),
+    # ---- reductions: rows (last axis), columns (first axis), all axes, strided axis sets, empty
+    # axes, large rows and columns (the split-and-finish path)
+    Case("sum_all", lambda a: mx.sum(a), R, NUMERIC + BOOL, gen=quarters),
+    Case("sum_last", lambda a: mx.sum(a, axis=ax(a, -1)), R, NUMERIC + BOOL, gen=quarters),
+    Case("sum_first", lambda a: mx.sum(a, axis=ax(a, 0)), R, NUMERIC + BOOL, gen=quarters),
+    Case("sum_0_2", lambda a: mx.sum(a, axis=(0, 2), keepdims=True), R3, NUMERIC, gen=quarters),
+    Case("sum_random_f32", lambda a: mx.sum(a, axis=ax(a, -1)), [(7,), (3, 5), (2, 3, 40)], ["float32", "float64"]),
+    Case("sum_large", lambda a: [mx.sum(a), mx.sum(a, axis=0), mx.sum(a, axis=1)], RL, ["float32", "int32"],
+         gen=quarters),
+    Case("sum_complex", lambda a: [mx.sum(mx.view(a, mx.complex64), axis=0), mx.sum(mx.view(a, mx.complex64))],
+         [(4,), (3, 6), (2, 3, 4), (64, 300)], ["float32"], gen=quarters),
+    Case("mean", lambda a: mx.mean(a, axis=ax(a, -1)), R, FLOATS, gen=quarters),
+    Case("prod_all", lambda a: mx.prod(a), R, NUMERIC + BOOL, gen=powers_of_two),
+    Case("prod_first", lambda a: mx.prod(a, axis=ax(a, 0)), R, NUMERIC, gen=powers_of_two),
+    Case("max_all", lambda a: mx.max(a), R[:-2], NUMERIC + BOOL),
+    Case("max_last", lambda a: mx.max(a, axis=ax(a, -1)), R[:-2], NUMERIC + BOOL),
+    Case("min_first", lambda a: mx.min(a, axis=ax(a, 0)), R[:-2], NUMERIC + BOOL),
+    Case("min_0_2", lambda a: mx.min(a, axis=(0, 2)), R3, NUMERIC),
+    Case("max_large", lambda a: [mx.max(a), mx.min(a, axis=0), mx.max(a, axis=1)], RL, ["float32", "int8"]),
+    Case("max_nan", lambda a: [mx.max(a, axis=ax(a, -1)), mx.min(a, axis=ax(a, 0))], R[:-2], FLOATS,
+         gen=lambda rng, shape, name, i: np.where(rng.random(shape) < 0.1, np.nan, random_values(rng, shape, name))),
+    Case("all", lambda a: [mx.all(a), mx.all(a, axis=ax(a, -1))], R, NUMERIC + BOOL, low=0, high=3),
+    Case("any", lambda a: [mx.any(a), mx.any(a, axis=ax(a, 0))], R, NUMERIC + BOOL, low=-1, high=1),
+    Case("argmax_last", lambda a: mx.argmax(a, axis=ax(a, -1)), R[:-2], NUMERIC + BOOL, gen=ties),
+    Case("argmin_first", lambda a: mx.argmin(a, axis=ax(a, 0)), R[:-2], NUMERIC + BOOL, gen=ties),
+    Case("argmax_all", lambda a: mx.argmax(a), R[:-2], NUMERIC, gen=ties),
+    Case("argmax_large", lambda a: [mx.argmax(a, axis=0), mx.argmin(a, axis=1), mx.argmax(a)], RL,
+         ["float32", "int16"], gen=ties),
+    Case("argmax_nan", lambda a: [mx.argmax(a, axis=ax(a, -1)), mx.argmin(a, axis=ax(a, 0))], R[:-2], FLOATS,
+         gen=lambda rng, shape, name, i: np.where(rng.random(shape) < 0.1, np.nan, np.round(random_values(rng, shape, name)))),
+    # ---- softmax and logsumexp (last axis; other axes arrive transposed)
+    Case("softmax", lambda a: mx.softmax(a, axis=ax(a, -1)), S, FLOATS),
+    Case("softmax_precise", lambda a: mx.softmax(a, axis=ax(a, -1), precise=True), S, FLOATS),
+    Case("softmax_first", lambda a: mx.softmax(a, axis=ax(a, 0)), S, FLOATS),
+    Case("softmax_inf", lambda a: mx.softmax(a, axis=ax(a, -1)), [(3, 5), (2, 40)], FLOATS,
+         gen=lambda rng, shape, name, i: np.where(rng.random(shape) < 0.3, -np.inf, random_values(rng, shape, name))),
+    Case("logsumexp", lambda a: mx.logsumexp(a, axis=ax(a, -1)), S, FLOATS),
+    Case("logsumexp_all", lambda a: mx.logsumexp(a), S, FLOATS),
+    Case("logsumexp_inf", lambda a: mx.logsumexp(a, axis=ax(a, -1)), [(3, 5), (2, 40)], FLOATS,
+         gen=lambda rng, shape, name, i: np.where(rng.random(shape) < 0.3, -np.inf, random_values(rng, shape, name))),
+    # ---- scans: last axis (block scan, several chunks for long rows), other axes, reverse, exclusive
+    Case("cumsum", lambda a: mx.cumsum(a, axis=ax(a, -1)), C, NUMERIC + BOOL, gen=quarters),
+    Case("cumsum_first", lambda a: mx.cumsum(a, axis=ax(a, 0)), C, NUMERIC, gen=quarters),
+    Case("cumsum_rev_excl", lambda a: mx.cumsum(a, axis=ax(a, -1), reverse=True, inclusive=False), C, NUMERIC,
+         gen=quarters),
+    Case("cumsum_first_rev_excl", lambda a: mx.cumsum(a, axis=ax(a, 0), reverse=True, inclusive=False), C,
+         ["float32", "int8"], gen=quarters),
+    Case("cumprod", lambda a: mx.cumprod(a, axis=ax(a, -1)), C, NUMERIC, gen=powers_of_two),
+    Case("cumprod_first_rev", lambda a: mx.cumprod(a, axis=ax(a, 0), reverse=True), C, NUMERIC, gen=powers_of_two),
+    Case("cummax", lambda a: mx.cummax(a, axis=ax(a, -1)), C, NUMERIC + BOOL),
+    Case("cummin_first_rev", lambda a: mx.cummin(a, axis=ax(a, 0), reverse=True), C, NUMERIC + BOOL),
+    Case("cummax_nan", lambda a: mx.cummax(a, axis=ax(a, -1)), C[:4], FLOATS,
+         gen=lambda rng, shape, name, i: np.where(rng.random(shape) < 0.05, np.nan, random_values(rng, shape, name))),
+    Case("logcumsumexp", lambda a: mx.logcumsumexp(a, axis=ax(a, -1)), C, FLOATS),
+    Case("logcumsumexp_first_rev", lambda a: mx.logcumsumexp(a, axis=ax(a, 0), reverse=True), C, FLOATS),
+    # ---- bit views and dependencies
+    Case("view_same_size", lambda a: mx.view(a, {1: mx.uint8, 2: mx.int16, 4: mx.int32, 8: mx.uint64}[a.itemsize]),
+         U, NUMERIC),
+    Case("view_bytes", lambda a: mx.view(a, mx.uint8), [(7,), (3, 5), (2, 3, 4)], NUMERIC),
+    Case("view_wider", lambda a: mx.view(a, mx.int32), [(3, 8), (2, 3, 4)], ["uint8", "int16", "float16"]),
+    Case("depends", lambda a, b: [x + 0 for x in mx.depends([a * 2, a], [b + 1])], B[:3], FLOATS),
     # ---- matmul
     Case("matmul", mx.matmul, MM, ["float32", "float64", "float16", "bfloat16"], low=-1, high=1),
 ]

@@ -105,6 +105,8 @@ KILN_NO_GPU_MULTI(Split)
 KILN_NO_GPU(Identity)
 KILN_NO_GPU(StopGradient)
 KILN_NO_GPU_MULTI(CustomTransforms)
+KILN_NO_GPU(View)
+KILN_NO_GPU_MULTI(Depends)
 #endif
 
 #ifndef KILN_GPU_HAS_MATMUL  // matrix products
@@ -116,14 +118,20 @@ KILN_NO_GPU(Reduce)
 KILN_NO_GPU(ArgReduce)
 #endif
 
-// No GPU kernel yet.
+#ifndef KILN_GPU_HAS_SOFTMAX  // softmax and logsumexp over the last axis
 KILN_NO_GPU(Softmax)
 KILN_NO_GPU(LogSumExp)
+#endif
+
+#ifndef KILN_GPU_HAS_SCAN  // cumulative sums, products, max, min, logaddexp
+KILN_NO_GPU(Scan)
+#endif
+
+// No GPU kernel yet.
 KILN_NO_GPU(Sort)
 KILN_NO_GPU(ArgSort)
 KILN_NO_GPU(Partition)
 KILN_NO_GPU(ArgPartition)
-KILN_NO_GPU(Scan)
 KILN_NO_GPU(Gather)
 KILN_NO_GPU(Scatter)
 KILN_NO_GPU(SliceUpdate)
@@ -140,8 +148,6 @@ KILN_NO_GPU(FFT)
 KILN_NO_GPU(Compiled)
 KILN_NO_GPU(Hadamard)
 KILN_NO_GPU(GatherMM)
-KILN_NO_GPU(View)
-KILN_NO_GPU_MULTI(Depends)
 KILN_NO_GPU(ToFP8)
 KILN_NO_GPU(FromFP8)
 KILN_NO_GPU(Solve)

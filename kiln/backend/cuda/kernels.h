@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kiln/dtype.h"
@@ -62,5 +63,60 @@ void copy(const char* name, Dtype in_t, Dtype out_t, const void* in, void* out, 
 /** out[i] = start + i * step (integer arithmetic when `exact_int`). */
 void arange(const char* name, Dtype t, double start, double step, bool exact_int, void* out, int64_t n,
             cudaStream_t s);
+
+/** Streaming multiprocessors of the device (asked once). */
+int sm_count();
+
+/** Stream-ordered temporary device memory for a kernel family's intermediate results: freed
+ *  in `stream`'s order when it goes out of scope, so the kernels queued before still see it. */
+class Scratch {
+ public:
+  Scratch(size_t bytes, cudaStream_t stream);
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  void* get() const;
+
+ private:
+  void* buf_;  // a gpu::DeviceBuffer
+};
+
+// ---- reductions (reduce.cu, arg_reduce.cu)
+
+/** A reduction reordered for memory order (strides in elements, negative ones already turned
+ *  around in the pointers): `nk` kept dims (last fastest) with input and output strides, and the
+ *  reduced elements of each output: `nr` outer reduced dims, then an innermost run of `inner_n`
+ *  elements `inner_is` apart (1 element when the innermost dim is kept). */
+struct ReduceLayout {
+  int nk = 0, nr = 0;
+  int64_t n_out = 1, n_red = 1;
+  int64_t kshape[kMaxDims] = {}, kis[kMaxDims] = {}, kos[kMaxDims] = {};
+  int64_t rshape[kMaxDims] = {}, ris[kMaxDims] = {};
+  int64_t inner_n = 1, inner_is = 0;
+};
+
+enum class ReduceOp { And, Or, Sum, Prod, Min, Max };
+
+/** out = op over the reduced elements of `in`, both of dtype `t` (bool for And/Or). */
+void reduce(ReduceOp op, const char* name, Dtype t, const void* in, void* out, const ReduceLayout& l,
+            cudaStream_t s);
+/** out (uint32) = index of the first max (or min) along the one reduced dim; NaN beats all. */
+void arg_reduce(bool is_max, const char* name, Dtype t, const void* in, uint32_t* out, const ReduceLayout& l,
+                cudaStream_t s);
+
+// ---- softmax and logsumexp (softmax.cu): `rows` contiguous rows of `n` elements
+
+/** out = softmax of each row; half types compute in float. */
+void softmax(const char* name, Dtype t, const void* in, void* out, int64_t rows, int64_t n, cudaStream_t s);
+/** out[r] = log(sum(exp(row r))); -inf for empty rows. */
+void logsumexp(const char* name, Dtype t, const void* in, void* out, int64_t rows, int64_t n, cudaStream_t s);
+
+// ---- scans (scan.cu): a row-major (outer, n, inner) array scanned along n
+
+enum class ScanOp { Sum, Prod, Max, Min, LogAddExp };
+
+/** out = the scan of `in` (same dtype `t`, both row-major); `in` may equal `out`. */
+void scan(ScanOp op, const char* name, Dtype t, const void* in, void* out, int64_t outer, int64_t n, int64_t inner,
+          bool reverse, bool inclusive, cudaStream_t s);
 
 }  // namespace kiln::cuda

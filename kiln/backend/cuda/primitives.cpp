@@ -1,6 +1,7 @@
 // eval_gpu of the primitives that have CUDA kernels: views (shared buffers, as on the CPU),
-// copies and conversions, fills, elementwise ops. Matmul is in matmul.cpp; every other
-// primitive's eval_gpu is a stub from backend/common/gpu_stubs.h.
+// copies and conversions, fills, elementwise ops. Matmul is in matmul.cpp; reductions,
+// softmax/logsumexp and scans in primitives_reduce.cpp; every other primitive's eval_gpu is a
+// stub from backend/common/gpu_stubs.h.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -215,15 +216,38 @@ void StopGradient::eval_gpu(const std::vector<array>& inputs, array& out) { out.
 void CustomTransforms::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
   for (size_t i = 0; i < outputs.size(); ++i) outputs[i].copy_shared_buffer(inputs[num_inputs_ + i]);
 }
+void View::eval_gpu(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  if (in.itemsize() == out.itemsize()) {
+    out.copy_shared_buffer(in);  // strides count elements, which keep their size
+    return;
+  }
+  if (in.flags().row_contiguous) {
+    make_strided_view(in, out, row_major_strides(out.shape()), 0);
+    return;
+  }
+  // Other element sizes reinterpret row-major bytes: copy into a row-major buffer first.
+  cudaStream_t s = cuda::stream_of(stream());
+  array tmp = array::placeholder(in.shape(), in.dtype());
+  cuda::alloc_device(tmp, s);
+  copy_gpu(name(), in, tmp, s);
+  make_strided_view(tmp, out, row_major_strides(out.shape()), 0);
+}
+void Depends::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) outputs[i].copy_shared_buffer(inputs[i]);
+}
 void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
   split_views(inputs[0], outputs, indices_, axis_);
 }
 
 }  // namespace kiln
 
-// The families above have kernels; the rest are stubs.
+// The families above (and in matmul.cpp, primitives_reduce.cpp) have kernels; the rest are stubs.
 #define KILN_GPU_HAS_ELEMENTWISE
 #define KILN_GPU_HAS_COPY
 #define KILN_GPU_HAS_VIEWS
 #define KILN_GPU_HAS_MATMUL
+#define KILN_GPU_HAS_REDUCE
+#define KILN_GPU_HAS_SOFTMAX
+#define KILN_GPU_HAS_SCAN
 #include "kiln/backend/common/gpu_stubs.h"

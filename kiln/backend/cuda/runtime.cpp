@@ -264,6 +264,22 @@ void* device_out(array& a) {
 
 void upload(void* dst, const void* src, size_t bytes, cudaStream_t stream) { staging().upload(dst, src, bytes, stream); }
 
+int sm_count() {
+  static const int n = [] {
+    int v = 0;
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, 0) != cudaSuccess || v <= 0) {
+      cudaGetLastError();
+      v = 132;
+    }
+    return v;
+  }();
+  return n;
+}
+
+Scratch::Scratch(size_t bytes, cudaStream_t stream) : buf_(device_malloc(bytes, stream)) {}
+Scratch::~Scratch() { device_allocator().free(static_cast<gpu::DeviceBuffer*>(buf_)); }
+void* Scratch::get() const { return static_cast<gpu::DeviceBuffer*>(buf_)->ptr; }
+
 }  // namespace kiln::cuda
 
 namespace kiln::gpu {
