@@ -77,7 +77,7 @@ echo "== GPU vs CPU suite"
 echo "test_gpu_ops rc=$?"; tail -3 "$LOGS/gpu_ops.log"
 
 echo "== benchmarks"
-$PY benchmarks/bench_gpu.py 2>&1 | tee "$LOGS/bench.log" | tail -12
+$PY benchmarks/bench_gpu.py 2>&1 | tee "$LOGS/bench.log" | tail -15
 
 echo "== whole suite, KILN_DEVICE=gpu"
 if [ -n "${SKIP_SUITE:-}" ]; then
@@ -126,4 +126,4 @@ fi
 echo "== summary"
 echo "test_gpu_ops: $(tail -1 "$LOGS/gpu_ops.log")"
 echo "suite (KILN_DEVICE=gpu): $(tail -1 "$LOGS/suite_gpu.log")"
-tail -9 "$LOGS/bench.log"
+tail -12 "$LOGS/bench.log"

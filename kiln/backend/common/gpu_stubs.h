@@ -119,14 +119,18 @@ KILN_NO_GPU(ArgReduce)
 // No GPU kernel yet.
 KILN_NO_GPU(Softmax)
 KILN_NO_GPU(LogSumExp)
+#ifndef KILN_GPU_HAS_SORT  // sort, argsort, partition, argpartition
 KILN_NO_GPU(Sort)
 KILN_NO_GPU(ArgSort)
 KILN_NO_GPU(Partition)
 KILN_NO_GPU(ArgPartition)
+#endif
 KILN_NO_GPU(Scan)
+#ifndef KILN_GPU_HAS_INDEXING  // gather, scatter, slice update
 KILN_NO_GPU(Gather)
 KILN_NO_GPU(Scatter)
 KILN_NO_GPU(SliceUpdate)
+#endif
 KILN_NO_GPU(Inverse)
 KILN_NO_GPU(Cholesky)
 KILN_NO_GPU_MULTI(LUF)
@@ -134,7 +138,9 @@ KILN_NO_GPU_MULTI(QRF)
 KILN_NO_GPU_MULTI(SVD)
 KILN_NO_GPU_MULTI(Eigh)
 KILN_NO_GPU_MULTI(Eig)
+#ifndef KILN_GPU_HAS_RANDOM  // random bits
 KILN_NO_GPU(RandomBits)
+#endif
 KILN_NO_GPU(Convolution)
 KILN_NO_GPU(FFT)
 KILN_NO_GPU(Compiled)
