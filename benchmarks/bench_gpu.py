@@ -5,7 +5,9 @@
 - sum of the same 256M float32 (as 16384 x 16384) over all, the last and the first axis
   (bytes read), against the copy bandwidth and torch.sum;
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
-- per-op overhead of building and evaluating a tiny op from Python.
+- per-op overhead of building and evaluating a tiny op from Python;
+- sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
+  against torch.sort / torch.take.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
 """
@@ -163,6 +165,39 @@ def main() -> int:
                      "TF32 off" if dt == "float32" else ""))
         del x, y
         mx.clear_cache()
+
+    # ---- sort 16M float32: one row, and 4096 rows of 4096; gather of 64M indices from 16M
+    n = 16 * 1024 * 1024
+    x = mx.sin(mx.arange(n, dtype=mx.float32) * 0.7311) * 1e3  # scrambled values, not sorted runs
+    mx.eval(x)
+    tx = torch.sin(torch.arange(n, dtype=torch.float32, device="cuda") * 0.7311) * 1e3 if torch else None
+    for what, shape in [("sort 16M f32, 1 row", (n,)), ("sort 16M f32, 4096 rows", (4096, 4096))]:
+        xs = x.reshape(shape)
+        mx.eval(xs)
+        t = kiln_time(lambda: mx.eval(mx.sort(xs, axis=-1)), 10)
+        peer, ratio = "", ""
+        if torch is not None:
+            txs = tx.reshape(shape)
+            tt = torch_time(lambda: torch.sort(txs, dim=-1), 10)
+            peer, ratio = f"{tt * 1e3:.2f} ms", f"{tt / t:.2f} of torch"
+        rows.append((what, f"{t * 1e3:.2f} ms ({n / t / 1e9:.2f} G/s)", peer, ratio, "values only"))
+    m = 64 * 1024 * 1024
+    idx = (mx.arange(m, dtype=mx.int32) * 7919) % n  # scattered reads
+    mx.eval(idx)
+    t = kiln_time(lambda: mx.eval(mx.take(x, idx)), 10)
+    moved = m * (4 + 4 + 4)  # index read, value read, value written
+    peer, ratio = "", ""
+    if torch is not None:
+        tidx = (torch.arange(m, dtype=torch.int64, device="cuda") * 7919) % n
+        tt = torch_time(lambda: torch.take(tx, tidx), 10)
+        peer, ratio = f"{tt * 1e3:.2f} ms", f"{tt / t:.2f} of torch"
+        del tidx
+    rows.append(("gather 64M of 16M f32", f"{t * 1e3:.2f} ms ({moved / t / 1e9:.0f} GB/s)", peer, ratio,
+                 "int32 idx (torch int64)"))
+    del x, idx, tx
+    mx.clear_cache()
+    if torch is not None:
+        torch.cuda.empty_cache()
 
     # ---- per-op overhead of a tiny op (build + eval from Python; the eval waits for nothing)
     x = mx.array(1.0)

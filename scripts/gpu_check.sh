@@ -77,7 +77,7 @@ echo "== GPU vs CPU suite"
 echo "test_gpu_ops rc=$?"; tail -3 "$LOGS/gpu_ops.log"
 
 echo "== benchmarks"
-$PY benchmarks/bench_gpu.py 2>&1 | tee "$LOGS/bench.log" | sed -n '/^benchmark /,$p' 
+$PY benchmarks/bench_gpu.py 2>&1 | tee "$LOGS/bench.log" | sed -n '/^benchmark /,$p'
 
 echo "== whole suite, KILN_DEVICE=gpu"
 if [ -n "${SKIP_SUITE:-}" ]; then

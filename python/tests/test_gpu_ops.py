@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import (ALL, BOOL, FLOATS, INTS, IS_MLX, LAYOUTS, NUMERIC, TOLERANCES, dtype_name, mk, mx,
-                     random_values, to_numpy)
+                     random_values, to_dtype, to_numpy)
 
 HAS_GPU = (not IS_MLX) and mx.cuda.is_available()
 pytestmark = pytest.mark.skipif(not HAS_GPU, reason="no GPU")
@@ -36,6 +36,9 @@ RL = [(3000, 700), (5, 100003)]
 S = [(7,), (3, 5), (2, 3, 4), (4, 1500), (3, 0)]
 # Scans: rows longer than one chunk (2048), columns, empty.
 C = [(), (7,), (3, 5), (2, 3, 4), (1027,), (3, 5000), (0,), (3, 0)]
+GATHER = [((5, 3), (4,)), ((4,), (2, 3)), ((4, 5, 6), (3, 2)), ((5, 3), (0,)), ((4, 2), ())]
+SCATTER = [((5, 3), (9,), (9, 3)), ((4,), (2, 6), (2, 6)), ((4, 2, 3), (3, 2), (3, 2, 2, 3)), ((5, 3), (0,), (0, 3))]
+SORT = [(7,), (3, 5), (2, 3, 130), (4, 0), (1,)]
 MM = [((4, 5), (5, 3)), ((2, 3, 4), (4, 5)), ((3, 1, 4, 5), (2, 5, 6)), ((64, 128), (128, 32)), ((5,), (5, 3)),
       ((1, 7), (7, 1))]
 
@@ -50,6 +53,7 @@ class Case:
     high: float = 3.0
     gen: Callable | None = None  # gen(rng, shape, dtype, input_index) -> values
     rtol: float | None = None
+    names: tuple | None = None  # per-input dtype names overriding `dtypes` (None: the case's dtype)
 
 
 def positive(rng, shape, name, i):
@@ -90,6 +94,59 @@ def ties(rng, shape, name, i):
 def ax(a, k):
     """Axis k of a when it has one, else None (all axes of a 0-d array)."""
     return k if a.ndim > (k if k >= 0 else -k - 1) else None
+
+
+def indices(rng, shape, name, i):
+    """Index inputs in [-6, 6] (negative ones wrap; the axes indexed have 4-5 elements, so some
+    are out of range: clamped by gathers, skipped by scatters) and many duplicates."""
+    if name in INTS:
+        return random_values(rng, shape, name, -6 if name.startswith("int") else 0, 6)
+    return random_values(rng, shape, name)
+
+
+def in_range(rng, shape, name, i):
+    """Valid indices along an axis of 5 (take_along_axis / put_along_axis)."""
+    return random_values(rng, shape, name, -5, 4) if i == 1 else random_values(rng, shape, name)
+
+
+def with_specials(rng, shape, name, i):
+    """Values with ties, and for floats NaN, -0.0 and +0.0 (sort order: NaN last, zeros tie)."""
+    v = random_values(rng, shape, name, -3, 3)
+    if name in FLOATS and v.size:
+        flat = v.reshape(-1)
+        pick = rng.integers(0, flat.size, size=max(1, flat.size // 8))
+        specials = np.array([np.nan, -0.0, 0.0, 1.0], dtype=np.float32)
+        flat[pick] = to_dtype(specials[rng.integers(0, 4, size=pick.size)], name)
+    return v
+
+
+def key(rng, shape, name, i):
+    return rng.integers(0, 2**32, size=shape, dtype=np.uint64).astype(np.uint32)
+
+
+def part_check(p, axis, kth):
+    """What a partition guarantees, as arrays both devices must agree on: the kth value, nothing
+    larger before it, nothing smaller after it, and the same multiset (sorted) as the input."""
+    n = p.shape[axis]
+    kv = mx.take(p, mx.array([kth]), axis=axis)
+    left = mx.take(p, mx.arange(kth), axis=axis)
+    right = mx.take(p, mx.arange(kth + 1, n), axis=axis)
+    # kv is returned as a second node: evaluating an array together with one of its consumers
+    # (mx.eval(x, x + 1)) hangs in the core's eval at this commit (reported in NOTES_gpu.md).
+    return [mx.take(p, mx.array([kth]), axis=axis), mx.less_equal(left, kv), mx.greater_equal(right, kv),
+            mx.sort(p, axis=axis)]
+
+
+def argpart_check(a, axis, kth):
+    idx = mx.argpartition(a, kth, axis=axis)
+    return part_check(mx.take_along_axis(a, idx, axis=axis), axis, kth) + [mx.sort(idx, axis=axis)]
+
+
+def _setitem(a, u):
+    b = a + 0  # a new array: __setitem__ replaces what `b` refers to
+    b[1:3] = u
+    b[::-2] = b[::-2] * 2
+    return b
 
 
 CASES = [
@@ -237,6 +294,58 @@ CASES = [
     Case("depends", lambda a, b: [x + 0 for x in mx.depends([a * 2, a], [b + 1])], B[:3], FLOATS),
     # ---- matmul
     Case("matmul", mx.matmul, MM, ["float32", "float64", "float16", "bfloat16"], low=-1, high=1),
+    # ---- indexing: gathers (take, take_along_axis, integer-array indexing with slices)
+    Case("take", lambda a, i: mx.take(a, i, axis=0), GATHER, ALL_C, gen=indices, names=(None, "int32")),
+    *[Case(f"take_idx_{t}", lambda a, i: mx.take(a, i, axis=1), [((3, 5), (4,)), ((2, 4, 3), (2, 3))],
+           ["float32"], gen=indices, names=(None, t)) for t in INTS],
+    Case("take_along_axis", lambda a, i: mx.take_along_axis(a, i, axis=-1), [((3, 5), (3, 7)), ((2, 4, 5), (2, 1, 3))],
+         ["float32", "int64", "bfloat16"], gen=in_range, names=(None, "int64")),
+    Case("index_arrays", lambda a, i, j: a[i, :, j], [((5, 3, 4), (2, 3), (3,))], NUMERIC, gen=indices,
+         names=(None, "int32", "int64")),
+    Case("take_rows", lambda a, i: a[i], [((5, 300), (64,)), ((4, 2, 129), (3, 2))], ["float32", "float16", "uint8"],
+         gen=indices, names=(None, "int32")),
+    # ---- scatters: duplicates accumulate (sum/prod/max/min), the last one wins (put_along_axis)
+    Case("scatter_add", lambda a, i, u: a.at[i].add(u), SCATTER, NUMERIC + ["complex64"], gen=indices,
+         names=(None, "int32", None)),
+    Case("scatter_add_bool", lambda a, i, u: a.at[i].add(u), SCATTER, BOOL, gen=indices, names=(None, "int32", None)),
+    Case("scatter_prod", lambda a, i, u: a.at[i].multiply(u), SCATTER, NUMERIC, gen=indices, low=-1.5, high=1.5,
+         names=(None, "int64", None)),
+    Case("scatter_max", lambda a, i, u: a.at[i].maximum(u), SCATTER, NUMERIC + BOOL, gen=indices,
+         names=(None, "uint8", None)),
+    Case("scatter_min", lambda a, i, u: a.at[i].minimum(u), SCATTER, NUMERIC + BOOL, gen=indices,
+         names=(None, "int16", None)),
+    Case("scatter_rows", lambda a, i, u: a.at[i].add(u), [((5, 300), (40,), (40, 300))], ["float32", "int32"],
+         gen=indices, names=(None, "int32", None)),
+    Case("put_along_axis", lambda a, i, u: mx.put_along_axis(a, i, u, axis=-1),
+         [((3, 5), (3, 9), (3, 9)), ((2, 4, 5), (2, 4, 7), (1, 1, 7))], ALL_C, gen=in_range,
+         names=(None, "int32", None)),
+    Case("put_along_axis_flat", lambda a, i, u: mx.put_along_axis(a, i, u, axis=None), [((40,), (300,), (300,))],
+         ["float32", "int8"], gen=indices, names=(None, "int64", None)),
+    Case("slice_update", lambda a, u: mx.slice_update(a, u, mx.array([1, 0]), (0, 2)), [((5, 4, 6), (2, 4, 3))],
+         ALL_C),
+    Case("setitem", _setitem, [((6, 5), (5,)), ((4, 3, 2), (2,))], NUMERIC),
+    # ---- sorting (the 1M-element rows run the single-row device sort, (3, 300000) the per-row
+    # one, (2000, 300) the segmented one)
+    Case("sort", lambda a: mx.sort(a, axis=-1), SORT, ALL_C, gen=with_specials),
+    Case("sort_axis0", lambda a: mx.sort(a, axis=0), SORT[1:], NUMERIC, gen=with_specials),
+    Case("sort_flat", lambda a: mx.sort(a, axis=None), [(3, 5, 7)], NUMERIC, gen=with_specials),
+    Case("argsort", lambda a: mx.argsort(a, axis=-1), SORT, ALL_C, gen=with_specials),
+    Case("argsort_axis1", lambda a: mx.argsort(a, axis=1), [(3, 300, 2), (2, 5, 3)], NUMERIC, gen=with_specials),
+    Case("sort_1M", lambda a: [mx.sort(a), mx.argsort(a)], [(1 << 20,)], ["float32", "int8", "bfloat16"],
+         gen=with_specials),
+    Case("sort_long_rows", lambda a: [mx.sort(a), mx.argsort(a)], [(3, 300000)], ["float32"], gen=with_specials),
+    Case("sort_many_rows", lambda a: [mx.sort(a), mx.argsort(a)], [(2000, 300)], ["float32", "int16"],
+         gen=with_specials),
+    Case("partition", lambda a: part_check(mx.partition(a, 2, axis=-1), -1, 2), [(3, 7), (2, 3, 300)], NUMERIC),
+    Case("partition_axis0", lambda a: part_check(mx.partition(a, 1, axis=0), 0, 1), [(5, 3)], NUMERIC),
+    Case("argpartition", lambda a: argpart_check(a, -1, 3), [(3, 7), (2, 3, 300)], NUMERIC),
+    # ---- random: the Threefry stream is bit-identical on every device (key views included)
+    Case("random_bits", lambda k: [mx.random.bits((3, 1001), width=w, key=k) for w in (1, 2, 4)], [(2,)],
+         ["uint32"], gen=key),
+    Case("random_bits_odd", lambda k: [mx.random.bits((7,), width=w, key=k) for w in (1, 2, 4)], [(2,)], ["uint32"],
+         gen=key),
+    Case("random_uniform", lambda k: mx.random.uniform(shape=(4, 1000), key=k), [(2,)], ["uint32"], gen=key),
+    Case("random_split", lambda k: mx.random.split(k, 5), [(2,)], ["uint32"], gen=key),
 ]
 
 # The layouts every case runs its inputs through (helpers.LAYOUTS).
@@ -269,6 +378,8 @@ def test_gpu_matches_cpu(c: Case, dt: str):
     for case in c.shapes:
         shapes = [tuple(case)] if all(isinstance(d, int) for d in case) else [tuple(s) for s in case]
         names = [dt] * len(shapes)
+        for k, n in enumerate(c.names or ()):
+            names[k] = n or dt
         if c.gen is condition:
             names[0] = "bool_"
         vals = [c.gen(rng, s, n, i) if c.gen else random_values(rng, s, n, c.low, c.high)
@@ -346,8 +457,8 @@ def test_gpu_memory_statistics():
 
 def test_missing_gpu_kernel_is_a_clear_error():
     with mx.stream(mx.gpu):
-        x = mx.sort(mx.array([3.0, 1.0, 2.0]))
-        with pytest.raises(RuntimeError, match=r"\[Sort\] has no GPU implementation"):
+        x = mx.fft.fft(mx.array([3.0, 1.0, 2.0]))
+        with pytest.raises(RuntimeError, match=r"\[FFT\] has no GPU implementation"):
             mx.eval(x)
 
 

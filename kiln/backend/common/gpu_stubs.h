@@ -127,14 +127,24 @@ KILN_NO_GPU(LogSumExp)
 KILN_NO_GPU(Scan)
 #endif
 
-// No GPU kernel yet.
+#ifndef KILN_GPU_HAS_SORT  // sort, argsort, partition, argpartition
 KILN_NO_GPU(Sort)
 KILN_NO_GPU(ArgSort)
 KILN_NO_GPU(Partition)
 KILN_NO_GPU(ArgPartition)
+#endif
+
+#ifndef KILN_GPU_HAS_INDEXING  // gather, scatter, slice update
 KILN_NO_GPU(Gather)
 KILN_NO_GPU(Scatter)
 KILN_NO_GPU(SliceUpdate)
+#endif
+
+#ifndef KILN_GPU_HAS_RANDOM  // random bits
+KILN_NO_GPU(RandomBits)
+#endif
+
+// No GPU kernel yet.
 KILN_NO_GPU(Inverse)
 KILN_NO_GPU(Cholesky)
 KILN_NO_GPU_MULTI(LUF)
@@ -142,7 +152,6 @@ KILN_NO_GPU_MULTI(QRF)
 KILN_NO_GPU_MULTI(SVD)
 KILN_NO_GPU_MULTI(Eigh)
 KILN_NO_GPU_MULTI(Eig)
-KILN_NO_GPU(RandomBits)
 KILN_NO_GPU(Convolution)
 KILN_NO_GPU(FFT)
 KILN_NO_GPU(Compiled)

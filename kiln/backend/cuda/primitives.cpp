@@ -250,4 +250,7 @@ void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outpu
 #define KILN_GPU_HAS_REDUCE
 #define KILN_GPU_HAS_SOFTMAX
 #define KILN_GPU_HAS_SCAN
+#define KILN_GPU_HAS_INDEXING  // primitives_index.cpp
+#define KILN_GPU_HAS_SORT
+#define KILN_GPU_HAS_RANDOM
 #include "kiln/backend/common/gpu_stubs.h"
