@@ -72,16 +72,20 @@ std::vector<array> build_tape(const std::vector<array>& outputs) {
     stack.emplace_back(a, 0);
   };
   try {
-    for (auto& o : outputs) try_push(o);
-    while (!stack.empty()) {
-      auto& [a, i] = stack.back();
-      const auto& inputs = a.inputs();
-      if (i < inputs.size()) {
-        const array& in = inputs[i++];
-        try_push(in);  // may reallocate stack: `a` and `i` are not used after this
-      } else {
-        tape.push_back(std::move(a));
-        stack.pop_back();
+    // One output at a time: a claimed node must be on the tape before another output that
+    // reads it is walked (eval(x, x + 1) would otherwise put x + 1 first and wait forever).
+    for (auto& o : outputs) {
+      try_push(o);
+      while (!stack.empty()) {
+        auto& [a, i] = stack.back();
+        const auto& inputs = a.inputs();
+        if (i < inputs.size()) {
+          const array& in = inputs[i++];
+          try_push(in);  // may reallocate stack: `a` and `i` are not used after this
+        } else {
+          tape.push_back(std::move(a));
+          stack.pop_back();
+        }
       }
     }
   } catch (...) {

@@ -213,3 +213,28 @@ def test_ops_on_cpu_device_argument():
     x = mx.array([1.0, 4.0, 9.0])
     assert_close(mx.sqrt(x, stream=mx.cpu), np.array([1.0, 2.0, 3.0]), "float32")
     assert_close(mx.sum(x, stream=mx.Device(mx.cpu)), np.array(14.0), "float32")
+
+
+def test_eval_of_an_array_with_its_consumer_returns():
+    """eval(x, x + 1) and async_eval in both orders: each node is scheduled before the nodes
+    that read it (an array listed before its consumer once made eval wait forever)."""
+    import threading
+
+    done = []
+
+    def run():
+        a = mx.ones((4,))
+        x = a * 2
+        mx.eval(x, x + 1)
+        y = a * 3
+        z = y + 1
+        mx.eval(z, y, [y * 2, {"k": z - y}])
+        w = a - 1
+        mx.async_eval(w, w * 5)
+        done.append((x.tolist(), y.tolist(), (w * 5).tolist()))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert done, "eval of an array together with its consumer did not return"
+    assert done[0] == ([2.0] * 4, [3.0] * 4, [0.0] * 4)

@@ -131,9 +131,7 @@ def part_check(p, axis, kth):
     kv = mx.take(p, mx.array([kth]), axis=axis)
     left = mx.take(p, mx.arange(kth), axis=axis)
     right = mx.take(p, mx.arange(kth + 1, n), axis=axis)
-    # kv is returned as a second node: evaluating an array together with one of its consumers
-    # (mx.eval(x, x + 1)) hangs in the core's eval at this commit (reported in NOTES_gpu.md).
-    return [mx.take(p, mx.array([kth]), axis=axis), mx.less_equal(left, kv), mx.greater_equal(right, kv),
+    return [kv, mx.less_equal(left, kv), mx.greater_equal(right, kv),
             mx.sort(p, axis=axis)]
 
 
