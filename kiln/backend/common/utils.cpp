@@ -1,6 +1,7 @@
 #include "kiln/backend/common/utils.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 namespace kiln {
@@ -84,6 +85,51 @@ size_t spanned_size(const Shape& shape, const Strides& strides) {
     span += (shape[i] - 1) * std::abs(strides[i]);
   }
   return static_cast<size_t>(span);
+}
+
+std::vector<ReduceDim> reduction_dims(const Shape& shape, const Strides& is, const Strides& os,
+                                      const std::vector<bool>& reduced, bool drop_broadcast, int64_t& in_off,
+                                      int64_t& out_off) {
+  in_off = out_off = 0;
+  std::vector<ReduceDim> dims;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;
+    ReduceDim d{shape[i], is[i], reduced[i] ? 0 : os[i], reduced[i]};
+    if (d.reduced && d.is == 0 && drop_broadcast) continue;
+    if (d.is < 0) {
+      in_off += (d.n - 1) * d.is;
+      out_off += (d.n - 1) * d.os;
+      d.is = -d.is;
+      d.os = -d.os;
+    }
+    dims.push_back(d);
+  }
+  auto key = [](const ReduceDim& d) { return d.is == 0 ? std::numeric_limits<int64_t>::max() : d.is; };
+  std::stable_sort(dims.begin(), dims.end(), [&](const ReduceDim& a, const ReduceDim& b) { return key(a) > key(b); });
+  std::vector<ReduceDim> merged;
+  for (const ReduceDim& d : dims) {
+    if (!merged.empty()) {
+      ReduceDim& m = merged.back();
+      if (m.reduced == d.reduced && m.is == d.is * d.n && m.os == d.os * d.n) {
+        m.n *= d.n;
+        m.is = d.is;
+        m.os = d.os;
+        continue;
+      }
+    }
+    merged.push_back(d);
+  }
+  return merged;
+}
+
+std::pair<Strides, int64_t> slice_region(const array& out, const Shape& start, const Shape& steps) {
+  Strides strides(out.ndim());
+  int64_t offset = 0;
+  for (int i = 0; i < out.ndim(); ++i) {
+    strides[i] = out.strides()[i] * steps[i];
+    offset += out.strides()[i] * start[i];
+  }
+  return {strides, offset};
 }
 
 }  // namespace kiln

@@ -63,4 +63,22 @@ array::Flags layout_flags(const Shape& shape, const Strides& strides);
 /** Elements spanned by a view with these strides (1 + max offset), for dense/broadcast views. */
 size_t spanned_size(const Shape& shape, const Strides& strides);
 
+/** One dimension of a reduction: size, input stride, output stride (0 when reduced). */
+struct ReduceDim {
+  int64_t n, is, os;
+  bool reduced;
+};
+
+/** The dims of a reduction of `shape` (input strides `is`, output strides `os`) over `reduced`,
+ *  in memory order: size-1 dims dropped, sorted by input stride (largest first) and merged where
+ *  contiguous. `drop_broadcast` drops reduced dims of input stride 0 (idempotent reductions).
+ *  Reversed dims are walked forwards: in_off/out_off receive the element offsets of the new
+ *  origin. Shared by the CPU and GPU reduction planners. */
+std::vector<ReduceDim> reduction_dims(const Shape& shape, const Strides& is, const Strides& os,
+                                      const std::vector<bool>& reduced, bool drop_broadcast, int64_t& in_off,
+                                      int64_t& out_off);
+
+/** The strides and element offset of the region start:...:steps of `out` (a slice update's target). */
+std::pair<Strides, int64_t> slice_region(const array& out, const Shape& start, const Shape& steps);
+
 }  // namespace kiln

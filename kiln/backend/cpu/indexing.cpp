@@ -353,12 +353,7 @@ void SliceUpdate::eval_cpu(const std::vector<array>& inputs, array& out) {
   copy_or_donate(inputs[0], out);
   const array& upd = inputs[1];
   if (upd.size() == 0) return;
-  Strides strides(out.ndim());
-  int64_t offset = 0;
-  for (int i = 0; i < out.ndim(); ++i) {
-    strides[i] = out.strides()[i] * strides_[i];
-    offset += out.strides()[i] * start_[i];
-  }
+  auto [strides, offset] = slice_region(out, start_, strides_);
   array dst = cpu::make_view(out, upd.shape(), strides, offset);
   cpu::copy_into(upd, dst);
 }

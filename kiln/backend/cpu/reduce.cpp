@@ -178,10 +178,7 @@ struct LogicalKind {
 
 // ---------------------------------------------------------------- layout plan
 
-struct Dim {
-  int64_t n, is, os;
-  bool reduced;
-};
+using Dim = ReduceDim;
 
 // A reduction reordered for memory order: outer kept dims, outer reduced dims, and the
 // innermost dim, which is reduced (row) or kept (column).
@@ -200,35 +197,7 @@ struct Plan {
 Plan make_plan(const Shape& shape, const Strides& in_strides, const Strides& out_strides,
                const std::vector<bool>& reduced, bool drop_broadcast_reduced) {
   Plan p;
-  std::vector<Dim> dims;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 1) continue;
-    Dim d{shape[i], in_strides[i], reduced[i] ? 0 : out_strides[i], reduced[i]};
-    if (d.reduced && d.is == 0 && drop_broadcast_reduced) continue;
-    if (d.is < 0) {
-      // Walk reversed dims forwards; the output offsets follow the input's.
-      p.in_off += (d.n - 1) * d.is;
-      p.out_off += (d.n - 1) * d.os;
-      d.is = -d.is;
-      d.os = -d.os;
-    }
-    dims.push_back(d);
-  }
-  auto key = [](const Dim& d) { return d.is == 0 ? std::numeric_limits<int64_t>::max() : d.is; };
-  std::stable_sort(dims.begin(), dims.end(), [&](const Dim& a, const Dim& b) { return key(a) > key(b); });
-  std::vector<Dim> merged;
-  for (const Dim& d : dims) {
-    if (!merged.empty()) {
-      Dim& m = merged.back();
-      if (m.reduced == d.reduced && m.is == d.is * d.n && m.os == d.os * d.n) {
-        m.n *= d.n;
-        m.is = d.is;
-        m.os = d.os;
-        continue;
-      }
-    }
-    merged.push_back(d);
-  }
+  auto merged = reduction_dims(shape, in_strides, out_strides, reduced, drop_broadcast_reduced, p.in_off, p.out_off);
   if (merged.empty()) merged.push_back(Dim{1, 1, 0, true});
   Dim inner = merged.back();
   merged.pop_back();

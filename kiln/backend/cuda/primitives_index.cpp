@@ -175,12 +175,7 @@ void SliceUpdate::eval_gpu(const std::vector<array>& inputs, array& out) {
   copy_or_donate(name(), inputs[0], out, s);
   const array& upd = inputs[1];
   if (upd.size() == 0) return;
-  Strides strides(out.ndim());
-  int64_t offset = 0;
-  for (int i = 0; i < out.ndim(); ++i) {
-    strides[i] = out.strides()[i] * strides_[i];
-    offset += out.strides()[i] * start_[i];
-  }
+  auto [strides, offset] = slice_region(out, start_, strides_);
   array dst = array::placeholder(upd.shape(), out.dtype());
   dst.copy_shared_buffer(out, strides, layout_flags(upd.shape(), strides), upd.size(), offset);
   cuda::copy_gpu(name(), upd, dst, s);

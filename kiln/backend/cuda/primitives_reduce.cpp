@@ -16,10 +16,7 @@ namespace kiln {
 
 namespace {
 
-struct Dim {
-  int64_t n, is, os;
-  bool reduced;
-};
+using Dim = ReduceDim;
 
 [[noreturn]] void too_many_dims(const char* name, const Shape& shape) {
   std::ostringstream msg;
@@ -36,37 +33,8 @@ struct Dim {
 cuda::ReduceLayout make_reduce_layout(const char* name, const Shape& shape, const Strides& is, const Strides& os,
                                       const std::vector<bool>& reduced, bool drop_broadcast, int64_t& in_off,
                                       int64_t& out_off) {
-  in_off = out_off = 0;
-  std::vector<Dim> dims;
-  bool empty = false;
-  for (size_t i = 0; i < shape.size(); ++i) empty |= shape[i] == 0;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 1) continue;
-    Dim d{shape[i], is[i], reduced[i] ? 0 : os[i], reduced[i]};
-    if (d.reduced && d.is == 0 && drop_broadcast && !empty) continue;
-    if (d.is < 0) {
-      in_off += (d.n - 1) * d.is;
-      out_off += (d.n - 1) * d.os;
-      d.is = -d.is;
-      d.os = -d.os;
-    }
-    dims.push_back(d);
-  }
-  auto key = [](const Dim& d) { return d.is == 0 ? std::numeric_limits<int64_t>::max() : d.is; };
-  std::stable_sort(dims.begin(), dims.end(), [&](const Dim& a, const Dim& b) { return key(a) > key(b); });
-  std::vector<Dim> merged;
-  for (const Dim& d : dims) {
-    if (!merged.empty()) {
-      Dim& m = merged.back();
-      if (m.reduced == d.reduced && m.is == d.is * d.n && m.os == d.os * d.n) {
-        m.n *= d.n;
-        m.is = d.is;
-        m.os = d.os;
-        continue;
-      }
-    }
-    merged.push_back(d);
-  }
+  bool empty = std::any_of(shape.begin(), shape.end(), [](auto n) { return n == 0; });
+  auto merged = reduction_dims(shape, is, os, reduced, drop_broadcast && !empty, in_off, out_off);
   cuda::ReduceLayout l;
   if (!merged.empty() && merged.back().reduced) {
     l.inner_n = merged.back().n;
