@@ -5,7 +5,8 @@
 # /tmp/kiln_gpu_check). Failures of primitives that have no GPU kernel yet are counted by
 # primitive, not hidden.
 #
-# SKIP_SUITE=1 skips the whole-suite run; SUITE_TIMEOUT (seconds) caps it; ASAN_ON_CRASH=1 reruns
+# SKIP_BENCH=1 skips the benchmarks; SUITE_FILES (paths or pytest args) narrows the whole-suite run to
+# some test files (default python/tests); SKIP_SUITE=1 skips it; SUITE_TIMEOUT (seconds) caps it; ASAN_ON_CRASH=1 reruns
 # it under AddressSanitizer when a test process crashed; CPU_SUITE=1 also runs it with KILN_DEVICE=cpu.
 # Needs cmake, ninja, nvcc, Python with numpy, nanobind and pytest (torch for the benchmarks),
 # and OpenBLAS/LAPACKE: the system's, or .deb files in $KILN_DEBS unpacked (not installed)
@@ -77,13 +78,17 @@ echo "== GPU vs CPU suite"
 echo "test_gpu_ops rc=$?"; tail -3 "$LOGS/gpu_ops.log"
 
 echo "== benchmarks"
-$PY benchmarks/bench_gpu.py 2>&1 | tee "$LOGS/bench.log" | sed -n '/^benchmark /,$p'
+if [ -n "${SKIP_BENCH:-}" ]; then
+  echo "skipped (SKIP_BENCH)" >"$LOGS/bench.log"
+else
+  $PY benchmarks/bench_gpu.py 2>&1 | tee "$LOGS/bench.log" | sed -n '/^benchmark /,$p'
+fi
 
 echo "== whole suite, KILN_DEVICE=gpu"
 if [ -n "${SKIP_SUITE:-}" ]; then
   echo "skipped (SKIP_SUITE)" >"$LOGS/suite_gpu.log"
 else
-  KILN_DEVICE=gpu timeout "${SUITE_TIMEOUT:-1800}" "${PYTEST[@]}" "${XDIST[@]}" python/tests -rfE \
+  KILN_DEVICE=gpu timeout "${SUITE_TIMEOUT:-1800}" "${PYTEST[@]}" "${XDIST[@]}" ${SUITE_FILES:-python/tests} -rfE \
     >"$LOGS/suite_gpu.log" 2>&1
   echo "suite rc=$?"
 fi
