@@ -9,7 +9,8 @@
 - sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
   against torch.sort / torch.take.
 
-Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
+Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`
+(`--tiny`: only the per-op overhead rows).
 """
 
 from __future__ import annotations
@@ -56,12 +57,80 @@ def torch_time(fn, reps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def per_op(step, finish, n: int = 2000, batches: int = 7) -> float:
+    """Median over batches of seconds per step() call, finish() (a wait) closing each batch."""
+    for _ in range(200):
+        step()
+    finish()
+    times = []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        finish()
+        times.append((time.perf_counter() - t0) / n)
+    return statistics.median(times)
+
+
+def tiny_op_rows() -> list:
+    rows = []
+    us = lambda t: f"{t * 1e6:.1f} us"  # noqa: E731
+    nothing = lambda: None  # noqa: E731
+    tsync = torch.cuda.synchronize if torch is not None else nothing
+    x = mx.array(1.0)
+    mx.eval(x)
+    xd = mx.abs(x)  # a 0-d array that lives on the device only (a GPU op's result)
+    mx.eval(xd)
+    tx = torch.ones((), device="cuda") if torch is not None else None
+
+    def chain():
+        nonlocal y
+        y = y + 1
+        mx.async_eval(y)
+
+    with mx.stream(mx.gpu):
+        # pipelined: the host cost per op
+        t = per_op(lambda: mx.eval(x + 1), mx.synchronize)
+        tt = per_op(lambda: tx + 1, tsync) if tx is not None else None
+        rows.append(("tiny op pipelined (gpu)", us(t), us(tt) if tt else "", f"{tt / t:.2f} of torch" if tt else "",
+                     "x + 1 on a 0-d array, eval; one sync per 2000"))
+        t = per_op(lambda: mx.async_eval(xd + 1), mx.synchronize)
+        rows.append(("tiny op async_eval (gpu)", us(t), "", "", "device-resident x, async_eval(x + 1)"))
+        y = xd
+        t = per_op(chain, mx.synchronize)
+        mx.eval(y)
+        rows.append(("tiny op chain (gpu)", us(t), "", "", "y = y + 1; async_eval(y), dependent ops"))
+        t = per_op(lambda: x + 1, nothing)
+        rows.append(("tiny op build only (gpu)", us(t), "", "", "graph build of x + 1, no eval"))
+        # synchronous: build + eval + wait for the GPU, every op
+        t = per_op(lambda: (mx.eval(x + 1), mx.synchronize()), nothing)
+        tt = per_op(lambda: (tx + 1, tsync()), nothing) if tx is not None else None
+        rows.append(("tiny op synchronous (gpu)", us(t), us(tt) if tt else "", f"{tt / t:.2f} of torch" if tt else "",
+                     "eval(x + 1); synchronize()"))
+        t = per_op(lambda: (x + 1).item(), nothing)
+        tt = per_op(lambda: (tx + 1).item(), nothing) if tx is not None else None
+        rows.append(("tiny op + item (gpu)", us(t), us(tt) if tt else "", f"{tt / t:.2f} of torch" if tt else "",
+                     "(x + 1).item(): round trip + download"))
+        if torch is not None:
+            tt = per_op(lambda: (torch.cuda._sleep(0), tsync()), nothing)
+            rows.append(("empty kernel + sync (floor)", "", us(tt), "", "torch.cuda._sleep(0); synchronize()"))
+            tt = per_op(tsync, nothing)
+            rows.append(("sync of an idle stream", us(per_op(mx.synchronize, nothing)), us(tt), "", ""))
+    with mx.stream(mx.cpu):
+        t = per_op(lambda: mx.eval(x + 1), mx.synchronize)
+        rows.append(("tiny op pipelined (cpu)", us(t), "", "", "x + 1 on a 0-d array, eval"))
+    return rows
+
+
 def main() -> int:
     if not mx.cuda.is_available():
         print("bench_gpu: no GPU")
         return 0
     mx.set_default_device(mx.gpu)
     rows = []  # (what, kiln, peer, ratio, note)
+    if "--tiny" in sys.argv:  # only the per-op overhead rows
+        print_rows(tiny_op_rows())
+        return 0
 
     # ---- elementwise, 256M float32 (1 GiB per array)
     n = 256 * 1024 * 1024
@@ -199,38 +268,22 @@ def main() -> int:
     if torch is not None:
         torch.cuda.empty_cache()
 
-    # ---- per-op overhead of a tiny op (build + eval from Python; the eval waits for nothing)
-    x = mx.array(1.0)
-    mx.eval(x)
-    reps = 20000
-    for dev_name, dev in [("gpu", mx.gpu), ("cpu", mx.cpu)]:
-        with mx.stream(dev):
-            for _ in range(200):
-                mx.eval(x + 1)
-            mx.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                mx.eval(x + 1)
-            mx.synchronize()
-            per = (time.perf_counter() - t0) / reps
-        peer = ""
-        if torch is not None and dev_name == "gpu":
-            tx = torch.ones((), device="cuda")
-            for _ in range(200):
-                tx + 1
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                tx + 1
-            torch.cuda.synchronize()
-            peer = f"{(time.perf_counter() - t0) / reps * 1e6:.1f} us"
-        rows.append((f"tiny op overhead ({dev_name})", f"{per * 1e6:.1f} us", peer, "", "x + 1 on a 0-d array, eval"))
+    # ---- per-op overhead of a tiny op (issue 5: at most 5 us per op built and evaluated from
+    # Python). Pipelined: ops built and evaluated back to back, one wait at the end (the host
+    # cost per op; the GPU runs them behind). Synchronous: each op also waits for the GPU (what
+    # `mx.eval(x + 1); mx.synchronize()` or `.item()` costs), which includes a GPU round trip:
+    # torch doing the same and a bare empty-kernel launch + synchronize (torch.cuda._sleep(0))
+    # are its floors. Medians of 7 batches of 2000 ops, host clock.
+    rows.extend(tiny_op_rows())
+    print_rows(rows)
+    return 0
 
+
+def print_rows(rows: list) -> None:
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
     for r in rows:
         print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -166,9 +166,18 @@ void reset_peak_memory() {
   gpu::reset_peak_memory();
 }
 size_t get_cache_memory() { return allocator::host_allocator().cache() + gpu::cache_memory(); }
-size_t set_memory_limit(size_t limit) { return allocator::host_allocator().set_memory_limit(limit); }
+// One memory limit and one cache limit, as in MLX, applied to each device's allocator: the
+// host's against host memory, the GPU's against device memory (capped there at what the
+// device has), so a value read back restores both.
+size_t set_memory_limit(size_t limit) {
+  gpu::set_memory_limit(limit);
+  return allocator::host_allocator().set_memory_limit(limit);
+}
 size_t get_memory_limit() { return allocator::host_allocator().memory_limit(); }
-size_t set_cache_limit(size_t limit) { return allocator::host_allocator().set_cache_limit(limit); }
+size_t set_cache_limit(size_t limit) {
+  gpu::set_cache_limit(limit);
+  return allocator::host_allocator().set_cache_limit(limit);
+}
 void clear_cache() {
   allocator::host_allocator().clear();
   gpu::clear_cache();

@@ -31,3 +31,7 @@ std::ostream& operator<<(std::ostream& os, const Device& d) {
 }
 
 }  // namespace kiln
+
+namespace kiln {
+std::map<std::string, std::variant<std::string, size_t>> gpu_device_info() { return gpu::device_info(); }
+}  // namespace kiln

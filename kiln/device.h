@@ -1,7 +1,11 @@
 // Devices: where an array's computation runs.
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <ostream>
+#include <string>
+#include <variant>
 
 #include "kiln/api.h"
 
@@ -27,5 +31,8 @@ KILN_API void set_default_device(const Device& d);
 /** True if `d` can run operations in this build on this machine. */
 KILN_API bool is_available(const Device& d);
 KILN_API std::ostream& operator<<(std::ostream& os, const Device& d);
+/** MLX's device_info keys for the GPU (device_name, architecture, memory_size, total_memory,
+ *  free_memory, ...); empty when no GPU is available. */
+KILN_API std::map<std::string, std::variant<std::string, size_t>> gpu_device_info();
 
 }  // namespace kiln

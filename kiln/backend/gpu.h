@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <string>
+#include <variant>
 
 #include "kiln/array.h"
 
@@ -31,5 +34,14 @@ size_t peak_memory();
 void reset_peak_memory();
 size_t cache_memory();
 void clear_cache();
+/** The device allocator's soft limit on active + cached device memory (capped at 95% of the
+ *  device's memory) and its cache limit; the core passes MLX's one knob of each to both
+ *  allocators. */
+void set_memory_limit(size_t limit);
+void set_cache_limit(size_t limit);
+
+/** MLX's device_info keys for the GPU (device_name, architecture, memory_size, ...); empty
+ *  without a GPU. */
+std::map<std::string, std::variant<std::string, size_t>> device_info();
 
 }  // namespace kiln::gpu

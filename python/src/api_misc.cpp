@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include <nanobind/stl/string.h>
 
@@ -175,6 +176,10 @@ void init_api_misc(nb::module_& m) {
           utsname u;
           info["architecture"] = uname(&u) == 0 ? std::string(u.machine) : std::string("unknown");
           info["device_name"] = cpu_name();
+        } else {
+          for (auto& [k, v] : gpu_device_info()) {
+            std::visit([&, &key = k](const auto& x) { info[key.c_str()] = x; }, v);
+          }
         }
         return info;
       },

@@ -304,13 +304,18 @@ def test_thread_local_stream():
 
 
 def test_device_info():
-    info = mx.device_info()
-    assert info == mx.device_info(mx.cpu) == mx.device_info(mx.Device(mx.cpu))
+    # No argument: the default device (the GPU under KILN_DEVICE=gpu).
+    assert set(mx.device_info()) == set(mx.device_info(mx.default_device()))
+    info = mx.device_info(mx.cpu)
+    assert info == mx.device_info(mx.Device(mx.cpu))
     assert info["architecture"] == platform.machine() and isinstance(info["device_name"], str)
     if mlx is not None and not IS_MLX:
         assert info == mlx.device_info(mlx.cpu)
     if not mx.is_available(mx.gpu):
         assert mx.device_info(mx.gpu) == {}
+    else:
+        gpu = mx.device_info(mx.gpu)
+        assert gpu["device_name"] and gpu["architecture"].startswith("sm_") and gpu["memory_size"] > 0
 
 
 def test_get_array_buffer_size():

@@ -1,4 +1,5 @@
 // Binary elementwise kernels: one functor per primitive (device/ops.cuh), every dtype it takes.
+#include <cstring>
 #include <string>
 
 #include "kiln/backend/cuda/device/elementwise.cuh"
@@ -16,9 +17,22 @@ struct BinaryFn {
   }
 };
 
+// One operand comes by value (ScalarArg): `first` says whether it is a (else b). A runtime
+// flag rather than a template parameter keeps it to one more kernel per op and dtype.
+template <typename Op, typename In, typename Out>
+struct BinaryScalarFn {
+  In s;
+  bool first;
+  __device__ Out operator()(In x) const {
+    using C = compute_t<In>;
+    C cs = cast_to<C>(s), cx = cast_to<C>(x);
+    return cast_to<Out>(first ? Op{}(cs, cx) : Op{}(cx, cs));
+  }
+};
+
 template <typename Op>
 void run_binary(const char* name, Dtype in_t, Dtype out_t, const void* a, const void* b, void* out, const Layout& l,
-                cudaStream_t s) {
+                cudaStream_t s, ScalarArg sc) {
   dispatch_device_types(in_t, name, [&](auto tag) {
     using In = typename decltype(tag)::type;
     using C = compute_t<In>;
@@ -29,8 +43,16 @@ void run_binary(const char* name, Dtype in_t, Dtype out_t, const void* a, const 
     } else {
       using Out = std::conditional_t<std::is_same_v<typename Op::template out<C>, bool>, bool, In>;
       if (out_t != dtype_of<Out>()) throw_unsupported_dtype(name, out_t);
-      kernels::launch(name, l, s, BinaryFn<Op, In, Out>{}, static_cast<Out*>(out), static_cast<const In*>(a),
-                      static_cast<const In*>(b));
+      if (sc.index >= 0) {
+        In v;
+        std::memcpy(&v, &sc.bits, sizeof(In));
+        const void* other = sc.index == 0 ? b : a;
+        kernels::launch(name, l, s, BinaryScalarFn<Op, In, Out>{v, sc.index == 0}, static_cast<Out*>(out),
+                        static_cast<const In*>(other));
+      } else {
+        kernels::launch(name, l, s, BinaryFn<Op, In, Out>{}, static_cast<Out*>(out), static_cast<const In*>(a),
+                        static_cast<const In*>(b));
+      }
     }
   });
 }
@@ -38,10 +60,10 @@ void run_binary(const char* name, Dtype in_t, Dtype out_t, const void* a, const 
 }  // namespace
 
 void binary(BinaryOp op, const char* name, Dtype in_t, Dtype out_t, const void* a, const void* b, void* out,
-            const Layout& l, cudaStream_t s) {
+            const Layout& l, cudaStream_t s, ScalarArg sc) {
   switch (op) {
 #define KILN_CUDA_CASE(Name) \
-  case BinaryOp::Name: return run_binary<ops::Name>(name, in_t, out_t, a, b, out, l, s);
+  case BinaryOp::Name: return run_binary<ops::Name>(name, in_t, out_t, a, b, out, l, s, sc);
     KILN_CUDA_BINARY_OPS(KILN_CUDA_CASE)
 #undef KILN_CUDA_CASE
   }

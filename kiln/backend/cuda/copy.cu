@@ -1,6 +1,7 @@
 // Copies with dtype conversion between any layouts (Copy, AsType, Full, non-view Reshape,
 // Concatenate), Select, and Arange.
 #include <cmath>
+#include <cstring>
 
 #include "kiln/backend/cuda/device/elementwise.cuh"
 
@@ -16,6 +17,20 @@ struct CastFn {
 template <typename T>
 struct SelectFn {
   __device__ T operator()(bool c, T x, T y) const { return c ? x : y; }
+};
+
+// Select with x (is_x) or y given by value.
+template <typename T>
+struct SelectScalarFn {
+  T v;
+  bool is_x;
+  __device__ T operator()(bool c, T other) const { return c == is_x ? v : other; }
+};
+
+template <typename T>
+struct FillFn {
+  T v;
+  __device__ T operator()() const { return v; }
 };
 
 template <typename T>
@@ -57,13 +72,42 @@ void copy(const char* name, Dtype in_t, Dtype out_t, const void* in, void* out, 
 }
 
 void select(const char* name, Dtype t, const void* cond, const void* x, const void* y, void* out, const Layout& l,
-            cudaStream_t s) {
+            cudaStream_t s, ScalarArg sc) {
   auto run = [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if (sc.index == 1 || sc.index == 2) {
+      T v;
+      std::memcpy(&v, &sc.bits, sizeof(T));
+      kernels::launch(name, l, s, SelectScalarFn<T>{v, sc.index == 1}, static_cast<T*>(out),
+                      static_cast<const bool*>(cond), static_cast<const T*>(sc.index == 1 ? y : x));
+      return;
+    }
     kernels::launch(name, l, s, SelectFn<T>{}, static_cast<T*>(out), static_cast<const bool*>(cond),
                     static_cast<const T*>(x), static_cast<const T*>(y));
   };
   // Select moves elements without arithmetic: dispatch on the element size only.
+  switch (size_of(t)) {
+    case 1: return run(tag<uint8_t>{});
+    case 2: return run(tag<uint16_t>{});
+    case 4: return run(tag<uint32_t>{});
+    case 8: return run(tag<uint64_t>{});
+  }
+  throw_unsupported_dtype(name, t);
+}
+
+void fill(const char* name, Dtype t, uint64_t bits, void* out, int64_t n, cudaStream_t s) {
+  Layout l;
+  l.ndim = 1;
+  l.size = n;
+  l.shape[0] = n;
+  l.contiguous = true;
+  // Bits only: one kernel per element size serves every dtype.
+  auto run = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T v;
+    std::memcpy(&v, &bits, sizeof(T));
+    kernels::launch(name, l, s, FillFn<T>{v}, static_cast<T*>(out));
+  };
   switch (size_of(t)) {
     case 1: return run(tag<uint8_t>{});
     case 2: return run(tag<uint16_t>{});

@@ -31,6 +31,15 @@ struct Layout {
   bool scalar[4] = {};  // contiguous launches: operand i is one broadcast element
 };
 
+/** An input passed by value in the kernel's parameters instead of through device memory: a
+ *  broadcast element whose host copy is current (a Python scalar, a 0-d array made on the
+ *  host), so the op needs neither an upload nor a device buffer for it. `index` is the input
+ *  it stands for (-1: none; that input's pointer is then ignored); `bits` holds its bytes. */
+struct ScalarArg {
+  int index = -1;
+  uint64_t bits = 0;
+};
+
 #define KILN_CUDA_UNARY_OPS(X)                                                                        \
   X(Abs) X(Negative) X(Sign) X(Sqrt) X(Rsqrt) X(Square) X(Exp) X(Expm1) X(Log) X(Log2) X(Log10) \
   X(Log1p) X(Sin) X(Cos) X(Tan) X(ArcSin) X(ArcCos) X(ArcTan) X(Sinh) X(Cosh) X(Tanh) X(ArcSinh) \
@@ -52,12 +61,16 @@ enum class BinaryOp { KILN_CUDA_BINARY_OPS(KILN_CUDA_ENUM_ENTRY) };
  *  does not produce `out_t`. */
 void unary(UnaryOp op, const char* name, Dtype in_t, Dtype out_t, const void* in, void* out, const Layout& l,
            cudaStream_t s);
-/** out = op(a, b); a and b share `in_t`. */
+/** out = op(a, b); a and b share `in_t`. With `sc` one of them comes by value and `l` describes
+ *  out and the other input only. */
 void binary(BinaryOp op, const char* name, Dtype in_t, Dtype out_t, const void* a, const void* b, void* out,
-            const Layout& l, cudaStream_t s);
-/** out = cond ? x : y; cond is bool, x/y/out have dtype `t`. */
+            const Layout& l, cudaStream_t s, ScalarArg sc = {});
+/** out = cond ? x : y; cond is bool, x/y/out have dtype `t`. With `sc` (x or y by value: index 1
+ *  or 2) `l` describes out, cond and the other of x/y. */
 void select(const char* name, Dtype t, const void* cond, const void* x, const void* y, void* out, const Layout& l,
-            cudaStream_t s);
+            cudaStream_t s, ScalarArg sc = {});
+/** out[0:n] = the element in `bits` (dtype `t`), dense. */
+void fill(const char* name, Dtype t, uint64_t bits, void* out, int64_t n, cudaStream_t s);
 /** out = in converted from `in_t` to `out_t`, any layout (the copy and astype kernels). */
 void copy(const char* name, Dtype in_t, Dtype out_t, const void* in, void* out, const Layout& l, cudaStream_t s);
 /** out[i] = start + i * step (integer arithmetic when `exact_int`). */

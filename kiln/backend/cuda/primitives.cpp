@@ -4,6 +4,8 @@
 // stub from backend/common/gpu_stubs.h.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 
@@ -77,6 +79,39 @@ void alloc_like_inputs(array& out, const std::vector<array>& inputs, cudaStream_
   }
 }
 
+// Per-op overhead: a broadcast element whose host copy is current (the Python scalar of
+// `x + 1`, a 0-d array made on the host) goes into the kernel's parameters (cuda::ScalarArg)
+// instead of being uploaded into a device buffer of its own. Returns its bytes in `bits`, and
+// in `on_device` whether a device copy exists too (then passing its pointer costs nothing).
+bool host_scalar(const array& a, uint64_t& bits, bool& on_device) {
+  if (a.data_size() != 1 || a.itemsize() > sizeof(uint64_t)) return false;
+  const array::Data* d = a.data_shared().get();
+  if (d == nullptr || d->buffer.ptr == nullptr) return false;
+  uint8_t v = d->valid.load(std::memory_order_acquire);
+  if (!(v & array::Data::kHost)) return false;
+  bits = 0;
+  std::memcpy(&bits, static_cast<const char*>(d->buffer.ptr) + a.offset(), a.itemsize());
+  on_device = (v & array::Data::kDevice) != 0;
+  return true;
+}
+
+// The input (among `candidates`, in order of preference) best passed by value: one that
+// would need an upload beats one with a device copy already. -1 if none qualifies.
+int pick_scalar(const std::vector<array>& inputs, std::initializer_list<int> candidates, uint64_t& bits) {
+  int best = -1;
+  bool best_on_device = true;
+  for (int i : candidates) {
+    uint64_t b = 0;
+    bool dev = false;
+    if (host_scalar(inputs[i], b, dev) && (best < 0 || (best_on_device && !dev))) {
+      best = i;
+      best_on_device = dev;
+      bits = b;
+    }
+  }
+  return best;
+}
+
 void unary_gpu(cuda::UnaryOp op, const char* name, const std::vector<array>& inputs, array& out, cudaStream_t s) {
   const array& in = inputs[0];
   alloc_like_inputs(out, inputs, s);
@@ -91,6 +126,15 @@ void binary_gpu(cuda::BinaryOp op, const char* name, const std::vector<array>& i
   if (a.dtype() != b.dtype()) throw_unsupported_dtype(name, b.dtype());
   alloc_like_inputs(out, inputs, s);
   if (out.size() == 0) return;
+  uint64_t bits = 0;
+  if (int si = pick_scalar(inputs, {1, 0}, bits); si >= 0) {
+    const array& other = inputs[1 - si];
+    Layout l = make_layout(name, out, {&other});
+    const void* p = cuda::device_in(other, s);
+    cuda::binary(op, name, a.dtype(), out.dtype(), si == 0 ? nullptr : p, si == 1 ? nullptr : p, cuda::device_out(out),
+                 l, s, {si, bits});
+    return;
+  }
   Layout l = make_layout(name, out, {&a, &b});
   cuda::binary(op, name, a.dtype(), out.dtype(), cuda::device_in(a, s), cuda::device_in(b, s), cuda::device_out(out),
                l, s);
@@ -130,6 +174,15 @@ void Select::eval_gpu(const std::vector<array>& inputs, array& out) {
   cudaStream_t s = cuda::stream_of(stream());
   alloc_like_inputs(out, inputs, s);
   if (out.size() == 0) return;
+  uint64_t bits = 0;
+  if (int si = pick_scalar(inputs, {2, 1}, bits); si >= 0) {
+    const array& other = inputs[3 - si];
+    Layout l = make_layout(name(), out, {&inputs[0], &other});
+    const void* p = cuda::device_in(other, s);
+    cuda::select(name(), out.dtype(), cuda::device_in(inputs[0], s), si == 1 ? nullptr : p, si == 2 ? nullptr : p,
+                 cuda::device_out(out), l, s, {si, bits});
+    return;
+  }
   Layout l = make_layout(name(), out, {&inputs[0], &inputs[1], &inputs[2]});
   cuda::select(name(), out.dtype(), cuda::device_in(inputs[0], s), cuda::device_in(inputs[1], s),
                cuda::device_in(inputs[2], s), cuda::device_out(out), l, s);
@@ -159,6 +212,13 @@ void Copy::eval_gpu(const std::vector<array>& inputs, array& out) {
 void Full::eval_gpu(const std::vector<array>& inputs, array& out) {
   cudaStream_t s = cuda::stream_of(stream());
   cuda::alloc_device(out, s);
+  uint64_t bits = 0;
+  bool on_device = false;
+  if (inputs[0].dtype() == out.dtype() && host_scalar(inputs[0], bits, on_device)) {
+    // zeros/ones/full of a host value: a fill kernel with the value in its parameters.
+    if (out.size() > 0) cuda::fill(name(), out.dtype(), bits, cuda::device_out(out), static_cast<int64_t>(out.size()), s);
+    return;
+  }
   copy_gpu(name(), inputs[0], out, s);
 }
 

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -36,58 +38,140 @@ size_t size_class(size_t size) {
   return (size + step - 1) / step * step;
 }
 
-// The cache is the device's stream-ordered memory pool kept from releasing memory to the
-// driver: cudaFreeAsync returns a block to it, and the next cudaMallocAsync of that size class
-// on the stream reuses it (the pool adds the cross-stream dependencies itself).
+// A thread's reusable event for stream-to-stream ordering: cudaStreamWaitEvent captures the
+// event's state at the time of the call, so the same event can be recorded again right after
+// (no cudaEventCreate/Destroy per wait). Never destroyed: one small object per thread.
+cudaEvent_t order_event() {
+  thread_local cudaEvent_t ev = [] {
+    cudaEvent_t e;
+    check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "stream wait");
+    return e;
+  }();
+  return ev;
+}
+
+// Makes `stream` wait for the work queued so far on `producer`.
+void order_after(cudaStream_t stream, cudaStream_t producer) {
+  if (producer == stream) return;
+  cudaEvent_t ev = order_event();
+  check(cudaEventRecord(ev, producer), "stream wait");
+  check(cudaStreamWaitEvent(stream, ev, 0), "stream wait");
+}
+
+size_t device_total_memory() {
+  size_t free_b = 0, total = 0;
+  if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+    cudaGetLastError();
+    return size_t(80) << 30;
+  }
+  return total;
+}
+
+// The limits last set through the core (the allocator is made on first use, with these).
+struct PendingLimits {
+  std::mutex mtx;
+  size_t memory = std::numeric_limits<size_t>::max();
+  size_t cache = std::numeric_limits<size_t>::max();
+};
+PendingLimits& pending_limits() {
+  static auto* p = new PendingLimits();
+  return *p;
+}
+
+// Device memory: kiln's buffer cache (MLX's accounting and limits) on top of the device's
+// stream-ordered pool.
+//
+// - Freed buffers go into the cache by size class, tagged with the stream in whose order they
+//   were freed. A malloc on that stream takes one back with no CUDA call at all (stream order
+//   already puts the new writer after every use of the old one); a malloc on another stream
+//   takes one after an event wait. Repeated graphs and per-op temporaries (a tiny op's output)
+//   thus cost no cudaMallocAsync/cudaFreeAsync.
+// - Cache misses come from cudaMallocAsync on the default pool; buffers leaving the cache go
+//   back with cudaFreeAsync. The pool keeps nothing beyond the cache (release threshold 0), so
+//   get_cache_memory() is exactly what clear_cache() and set_cache_limit() release.
+// - set_memory_limit: before a miss would take active + cache past the limit, the cache is
+//   released; if the pool still holds memory freed in stream order (work still queued), the
+//   device is synchronized and the pool trimmed before allocating, as MLX waits for queued work
+//   to release memory. The limit is a guideline: the allocation then proceeds (an error comes only
+//   when the device is really out of memory, after the whole cache was given back).
 class DeviceAllocator {
  public:
   DeviceAllocator() {
     check(cudaDeviceGetDefaultMemPool(&pool_, 0), "allocator");
-    uint64_t keep = std::numeric_limits<uint64_t>::max();
+    uint64_t keep = 0;
     check(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep), "allocator");
+    device_limit_ = device_total_memory() / 100 * 95;
+    auto& p = pending_limits();
+    std::lock_guard<std::mutex> lk(p.mtx);
+    user_limit_ = p.memory;
+    cache_limit_ = p.cache;
   }
 
   gpu::DeviceBuffer* malloc(size_t bytes, cudaStream_t stream) {
     auto* b = new gpu::DeviceBuffer{nullptr, bytes, stream, {}};
     if (bytes == 0) return b;
     size_t cls = size_class(bytes);
-    cudaError_t err = cudaMallocAsync(&b->ptr, cls, pool_, stream);
-    if (err == cudaErrorMemoryAllocation) {
-      // Out of memory: give the cached blocks back to the driver and try once more.
-      cudaGetLastError();
+    std::lock_guard<std::mutex> lk(mtx_);
+    if (take_cached_locked(cls, stream, b)) {
+      add_active_locked(cls);
+      return b;
+    }
+    size_t limit = effective_limit_locked();
+    if (active_ + cache_bytes_ + cls > limit) release_cache_locked(active_ + cache_bytes_ + cls - limit);
+    if (reserved() + cls > limit) {
+      // Memory freed in stream order is still held by the pool until the queued work ran.
       cudaDeviceSynchronize();
       cudaMemPoolTrimTo(pool_, 0);
+      cudaGetLastError();
+    }
+    cudaError_t err = cudaMallocAsync(&b->ptr, cls, pool_, stream);
+    if (err == cudaErrorMemoryAllocation) {
+      // Out of memory: give the whole cache back to the driver and try once more.
+      cudaGetLastError();
+      release_cache_locked(cache_bytes_);
+      cudaDeviceSynchronize();
+      cudaMemPoolTrimTo(pool_, 0);
+      cudaGetLastError();
       err = cudaMallocAsync(&b->ptr, cls, pool_, stream);
     }
     if (err != cudaSuccess) {
       delete b;
+      cudaGetLastError();
       if (err == cudaErrorMemoryAllocation) {
-        cudaGetLastError();
-        throw std::runtime_error("[malloc] Out of GPU memory allocating " + std::to_string(bytes) + " bytes.");
+        throw std::runtime_error("[malloc] Out of GPU memory allocating " + std::to_string(bytes) +
+                                 " bytes (active " + std::to_string(active_) + " bytes).");
       }
       check(err, "malloc");
     }
-    std::lock_guard<std::mutex> lk(mtx_);
-    active_ += cls;
-    if (active_ > peak_) peak_ = active_;
+    add_active_locked(cls);
     return b;
   }
 
   // Never throws: runs from destructors, possibly while the process exits.
   void free(gpu::DeviceBuffer* b) {
     if (b->ptr) {
+      // The buffer is reused (or freed) in b->stream's order: first join the other readers.
       for (cudaStream_t r : b->readers) {
-        cudaEvent_t ev;
-        if (cudaEventCreateWithFlags(&ev, cudaEventDisableTiming) == cudaSuccess) {
-          cudaEventRecord(ev, r);
-          cudaStreamWaitEvent(b->stream, ev, 0);
-          cudaEventDestroy(ev);
+        if (r == b->stream) continue;
+        cudaEvent_t ev = nullptr;
+        try {
+          ev = order_event();
+        } catch (...) {
+          continue;
         }
+        if (cudaEventRecord(ev, r) == cudaSuccess) cudaStreamWaitEvent(b->stream, ev, 0);
       }
-      cudaFreeAsync(b->ptr, b->stream);
       cudaGetLastError();
+      size_t cls = size_class(b->size);
       std::lock_guard<std::mutex> lk(mtx_);
-      active_ -= size_class(b->size);
+      active_ -= cls;
+      if (cache_bytes_ + cls <= cache_limit_) {
+        cache_[cls].push_back({b->ptr, b->stream});
+        cache_bytes_ += cls;
+      } else {
+        cudaFreeAsync(b->ptr, b->stream);
+        cudaGetLastError();
+      }
     }
     delete b;
   }
@@ -95,22 +179,83 @@ class DeviceAllocator {
   size_t active() { std::lock_guard<std::mutex> lk(mtx_); return active_; }
   size_t peak() { std::lock_guard<std::mutex> lk(mtx_); return peak_; }
   void reset_peak() { std::lock_guard<std::mutex> lk(mtx_); peak_ = active_; }
-  size_t cache() {
-    uint64_t reserved = 0, used = 0;
-    cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &reserved);
-    cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrUsedMemCurrent, &used);
-    return reserved > used ? reserved - used : 0;
+  size_t cache() { std::lock_guard<std::mutex> lk(mtx_); return cache_bytes_; }
+  void set_memory_limit(size_t limit) { std::lock_guard<std::mutex> lk(mtx_); user_limit_ = limit; }
+  void set_cache_limit(size_t limit) {
+    std::lock_guard<std::mutex> lk(mtx_);
+    cache_limit_ = limit;
+    if (cache_bytes_ > cache_limit_) release_cache_locked(cache_bytes_ - cache_limit_);
   }
+  // Gives every cached buffer and the pool's free memory back to the driver.
   void clear() {
+    std::lock_guard<std::mutex> lk(mtx_);
+    release_cache_locked(cache_bytes_);
     cudaDeviceSynchronize();
     cudaMemPoolTrimTo(pool_, 0);
     cudaGetLastError();
   }
 
  private:
+  struct Cached {
+    void* ptr;
+    cudaStream_t stream;  // freed in this stream's order
+  };
+
+  // The most recently freed block of the class, preferring one freed on `stream`.
+  bool take_cached_locked(size_t cls, cudaStream_t stream, gpu::DeviceBuffer* b) {
+    auto it = cache_.find(cls);
+    if (it == cache_.end() || it->second.empty()) return false;
+    auto& v = it->second;
+    size_t pick = v.size() - 1;
+    for (size_t k = v.size(); k-- > 0;) {
+      if (v[k].stream == stream) {
+        pick = k;
+        break;
+      }
+    }
+    Cached c = v[pick];
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(pick));
+    cache_bytes_ -= cls;
+    if (c.stream != stream) order_after(stream, c.stream);
+    b->ptr = c.ptr;
+    return true;
+  }
+
+  // Frees cached blocks (largest classes first) until `bytes` were released or none is left.
+  void release_cache_locked(size_t bytes) {
+    size_t released = 0;
+    while (released < bytes && !cache_.empty()) {
+      auto it = std::prev(cache_.end());
+      auto& v = it->second;
+      while (!v.empty() && released < bytes) {
+        cudaFreeAsync(v.back().ptr, v.back().stream);
+        v.pop_back();
+        released += it->first;
+      }
+      if (v.empty()) cache_.erase(it);
+    }
+    cudaGetLastError();
+    cache_bytes_ -= released;
+  }
+
+  void add_active_locked(size_t n) {
+    active_ += n;
+    if (active_ > peak_) peak_ = active_;
+  }
+  size_t effective_limit_locked() const { return std::min(user_limit_, device_limit_); }
+  size_t reserved() {
+    uint64_t r = 0;
+    cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &r);
+    return r;
+  }
+
   cudaMemPool_t pool_;
   std::mutex mtx_;
-  size_t active_ = 0, peak_ = 0;
+  std::map<size_t, std::vector<Cached>> cache_;  // size class -> blocks, ordered for release
+  size_t active_ = 0, peak_ = 0, cache_bytes_ = 0;
+  size_t device_limit_;  // 95% of the device's memory
+  size_t user_limit_ = std::numeric_limits<size_t>::max();
+  size_t cache_limit_ = std::numeric_limits<size_t>::max();
 };
 
 std::mutex g_alloc_mtx;
@@ -136,11 +281,21 @@ std::unordered_map<int, cudaStream_t>& streams() {
 
 // Two pinned buffers for chunked host<->device copies: the host-side memcpy of one chunk
 // overlaps the DMA of the other. One copy at a time uses them.
+//
+// Small copies skip the staging buffers: cudaMemcpyAsync from pageable host memory returns once
+// the driver has taken the source (so the host buffer may change right after), and into
+// pageable memory it returns once the copy is complete. That is one CUDA call instead of an
+// event wait, a memcpy, the copy and an event record (kiln's host buffers are never pinned).
 class Staging {
  public:
   static constexpr size_t kChunk = size_t(8) << 20;
+  static constexpr size_t kDirect = size_t(256) << 10;
 
   void download(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
+    if (bytes <= kDirect) {
+      check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "copy_to_host");
+      return;
+    }
     std::lock_guard<std::mutex> lk(mtx_);
     init();
     size_t n = (bytes + kChunk - 1) / kChunk;
@@ -155,6 +310,10 @@ class Staging {
   }
 
   void upload(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
+    if (bytes <= kDirect) {
+      check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
+      return;
+    }
     std::lock_guard<std::mutex> lk(mtx_);
     init();
     size_t n = (bytes + kChunk - 1) / kChunk;
@@ -190,16 +349,6 @@ class Staging {
 Staging& staging() {
   static auto* s = new Staging();
   return *s;
-}
-
-// Makes `stream` wait for the work queued so far on `producer`.
-void order_after(cudaStream_t stream, cudaStream_t producer) {
-  if (producer == stream) return;
-  cudaEvent_t ev;
-  check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "stream wait");
-  check(cudaEventRecord(ev, producer), "stream wait");
-  check(cudaStreamWaitEvent(stream, ev, 0), "stream wait");
-  cudaEventDestroy(ev);  // freed once the wait has been satisfied
 }
 
 }  // namespace
@@ -357,6 +506,63 @@ size_t cache_memory() {
 }
 void clear_cache() {
   if (auto* a = cuda::allocator_if_made()) a->clear();
+}
+
+void set_memory_limit(size_t limit) {
+  auto& p = cuda::pending_limits();
+  {
+    std::lock_guard<std::mutex> lk(p.mtx);
+    p.memory = limit;
+  }
+  if (auto* a = cuda::allocator_if_made()) a->set_memory_limit(limit);
+}
+void set_cache_limit(size_t limit) {
+  auto& p = cuda::pending_limits();
+  {
+    std::lock_guard<std::mutex> lk(p.mtx);
+    p.cache = limit;
+  }
+  if (auto* a = cuda::allocator_if_made()) a->set_cache_limit(limit);
+}
+
+std::map<std::string, std::variant<std::string, size_t>> device_info() {
+  std::map<std::string, std::variant<std::string, size_t>> info;
+  if (!is_available()) return info;
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) {
+    cudaGetLastError();
+    return info;
+  }
+  size_t free_b = 0, total = 0;
+  if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+    cudaGetLastError();
+    total = p.totalGlobalMem;
+  }
+  info["device_name"] = std::string(p.name);
+  info["architecture"] = "sm_" + std::to_string(p.major * 10 + p.minor);
+  info["compute_capability_major"] = static_cast<size_t>(p.major);
+  info["compute_capability_minor"] = static_cast<size_t>(p.minor);
+  info["memory_size"] = static_cast<size_t>(p.totalGlobalMem);
+  info["total_memory"] = static_cast<size_t>(total);
+  info["free_memory"] = free_b;
+  info["multi_processor_count"] = static_cast<size_t>(p.multiProcessorCount);
+  info["max_buffer_length"] = static_cast<size_t>(p.totalGlobalMem);
+  char bus[32] = {};
+  if (cudaDeviceGetPCIBusId(bus, sizeof(bus), 0) == cudaSuccess) {
+    info["pci_bus_id"] = std::string(bus);
+  } else {
+    cudaGetLastError();
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string uuid = "GPU-";
+  for (int i = 0; i < 16; ++i) {
+    auto byte = static_cast<unsigned char>(p.uuid.bytes[i]);
+    uuid += hex[byte >> 4];
+    uuid += hex[byte & 15];
+    if (i == 3 || i == 5 || i == 7 || i == 9) uuid += '-';
+  }
+  info["uuid"] = uuid;
+  return info;
 }
 
 }  // namespace kiln::gpu

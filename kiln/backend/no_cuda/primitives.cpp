@@ -19,6 +19,9 @@ size_t peak_memory() { return 0; }
 void reset_peak_memory() {}
 size_t cache_memory() { return 0; }
 void clear_cache() {}
+void set_memory_limit(size_t) {}
+void set_cache_limit(size_t) {}
+std::map<std::string, std::variant<std::string, size_t>> device_info() { return {}; }
 }  // namespace gpu
 
 }  // namespace kiln
