@@ -105,7 +105,7 @@ void run_node(array& a) {
   if (p.stream().device.type == Device::cpu) {
     p.eval_cpu(a.inputs(), outputs);
   } else {
-    gpu::eval(a);
+    gpu::eval(a, outputs);
   }
   for (auto& o : outputs) {
     if (!o.is_tracer()) o.detach();  // a transformation in progress still walks tracer graphs
@@ -114,9 +114,33 @@ void run_node(array& a) {
   notify_status_change();
 }
 
+// Whether `a` is one unevaluated node whose inputs are all evaluated (`mx.eval(x + 1)`).
+bool is_single_ready_node(const array& a) {
+  if (a.status() != array::Status::unscheduled || !a.has_primitive()) return false;
+  for (const auto& in : a.inputs()) {
+    if (in.status() != array::Status::evaluated) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void eval(std::vector<array> outputs) {
+  // One op over evaluated inputs needs no tape: claim it and run it (no graph walk, no
+  // vectors; this is most of a tiny op's eval on the GPU, where the launch is the rest).
+  if (outputs.size() == 1 && is_single_ready_node(outputs[0]) && outputs[0].try_claim()) {
+    array& a = outputs[0];
+    try {
+      run_node(a);
+    } catch (...) {
+      for (auto& o : a.outputs()) {
+        if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
+      }
+      notify_status_change();
+      throw;
+    }
+    return;
+  }
   auto tape = build_tape(outputs);
   for (size_t i = 0; i < tape.size(); ++i) {
     try {

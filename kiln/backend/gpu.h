@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "kiln/array.h"
 
@@ -15,6 +16,8 @@ namespace kiln::gpu {
 bool is_available();
 /** Runs the primitive of `arr` (and its siblings) on its GPU stream. */
 void eval(array& arr);
+/** The same with `arr.outputs()` already at hand (the eval loop has them). */
+void eval(array& arr, std::vector<array>& outputs);
 /** Blocks until all GPU work on `s` has finished. */
 void synchronize(const Stream& s);
 /** Prepares `s` for use (creates the CUDA stream). */

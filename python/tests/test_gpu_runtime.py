@@ -227,7 +227,7 @@ def test_select_with_scalar_branch():
 
 @pytest.mark.parametrize("dt", SCALAR_DTYPES + ["bool"])
 def test_full_with_host_value(dt):
-    t = getattr(mx, dt)
+    t = getattr(mx, "bool_" if dt == "bool" else dt)
     for fn in [lambda s: mx.full((3, 5), 1, dtype=t, stream=s), lambda s: mx.zeros((1027,), dtype=t, stream=s),
                lambda s: mx.ones((2, 3, 4), dtype=t, stream=s), lambda s: mx.full((), 2**40 if "64" in dt else 5,
                                                                                  dtype=t, stream=s)]:

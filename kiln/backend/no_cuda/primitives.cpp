@@ -8,6 +8,7 @@ namespace kiln {
 namespace gpu {
 bool is_available() { return false; }
 void eval(array&) { throw std::runtime_error("[eval] This build of kiln has no GPU backend."); }
+void eval(array&, std::vector<array>&) { throw std::runtime_error("[eval] This build of kiln has no GPU backend."); }
 void synchronize(const Stream&) {}
 void new_stream(const Stream&) { throw std::runtime_error("[new_stream] This build of kiln has no GPU backend."); }
 // No DeviceBuffer is ever made without CUDA, so these are never reached.
