@@ -36,6 +36,9 @@ size_t size_class(size_t size) {
   return (size + step - 1) / step * step;
 }
 
+// graph.cpp's check that allocations inside a stream capture are freed inside it.
+thread_local int64_t* t_alloc_counter = nullptr;
+
 // The cache is the device's stream-ordered memory pool kept from releasing memory to the
 // driver: cudaFreeAsync returns a block to it, and the next cudaMallocAsync of that size class
 // on the stream reuses it (the pool adds the cross-stream dependencies itself).
@@ -67,6 +70,7 @@ class DeviceAllocator {
       }
       check(err, "malloc");
     }
+    if (t_alloc_counter) ++*t_alloc_counter;
     std::lock_guard<std::mutex> lk(mtx_);
     active_ += cls;
     if (active_ > peak_) peak_ = active_;
@@ -86,6 +90,7 @@ class DeviceAllocator {
       }
       cudaFreeAsync(b->ptr, b->stream);
       cudaGetLastError();
+      if (t_alloc_counter) --*t_alloc_counter;
       std::lock_guard<std::mutex> lk(mtx_);
       active_ -= size_class(b->size);
     }
@@ -261,6 +266,8 @@ void* device_out(array& a) {
   if (d == nullptr || d->device == nullptr) return nullptr;
   return static_cast<char*>(d->device->ptr) + a.offset();
 }
+
+void count_allocations(int64_t* counter) { t_alloc_counter = counter; }
 
 void upload(void* dst, const void* src, size_t bytes, cudaStream_t stream) { staging().upload(dst, src, bytes, stream); }
 
