@@ -324,7 +324,11 @@ GraphUnit make_graph_unit(const std::vector<array>& sources, const std::vector<a
   for (auto& node : tape) {
     Step st;
     st.prim = node.primitive_ptr();
-    for (auto& in : node.inputs()) st.in.push_back(slot.at(in.id()));
+    for (auto& in : node.inputs()) {
+      auto it = slot.find(in.id());
+      if (it == slot.end()) return u;  // read before it is computed: not a tape this runner knows
+      st.in.push_back(it->second);
+    }
     for (auto& o : node.outputs()) {
       st.out.push_back(n);
       slot.emplace(o.id(), n++);
