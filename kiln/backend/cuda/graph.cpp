@@ -41,10 +41,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -95,7 +97,10 @@ class CompiledGraph : public Primitive {
   bool graphable(const std::vector<array>& inputs, const std::vector<array>& outputs) const;
   bool capture(const std::vector<array>& inputs, std::vector<array>& outputs, cudaStream_t cs);
   bool launch(const std::vector<array>& inputs, std::vector<array>& outputs, cudaStream_t cs, bool allocated);
-  bool fail() {
+  // KILN_CUDA_GRAPHS_DEBUG=1 prints why a unit stopped using its graph.
+  bool fail(const std::string& why) {
+    static const bool debug = std::getenv("KILN_CUDA_GRAPHS_DEBUG") != nullptr;
+    if (debug) std::fprintf(stderr, "[CompiledGraph] falling back to launches: %s\n", why.c_str());
     reset();
     failed_ = true;
     ++g_fallbacks;
@@ -193,15 +198,16 @@ bool CompiledGraph::capture(const std::vector<array>& inputs, std::vector<array>
       out_slots_.push_back(fixed_buffer(o.shape(), o.dtype(), cs));
       cuda::alloc_device(o, cs);
     }
-  } catch (...) {
-    return fail();
+  } catch (const std::exception& e) {
+    return fail(std::string("before capture: ") + e.what());
   }
 
   int64_t balance = 0;
+  std::string why;
   bool ok = true;
-  if (cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+  if (cudaError_t err = cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal); err != cudaSuccess) {
     cudaGetLastError();
-    return fail();
+    return fail(std::string("cudaStreamBeginCapture: ") + cudaGetErrorName(err));
   }
   cuda::count_allocations(&balance);
   // The node a capture just recorded on `cs` (the stream is one chain: one dependency).
@@ -228,26 +234,29 @@ bool CompiledGraph::capture(const std::vector<array>& inputs, std::vector<array>
       out_nodes_.push_back(last_node());
     }
     // `results` dies here, inside the capture: the intermediates' frees become graph nodes.
-  } catch (...) {
+  } catch (const std::exception& e) {
     ok = false;
+    why = e.what();
   }
   cuda::count_allocations(nullptr);
   cudaError_t end = cudaStreamEndCapture(cs, &graph_);
   cudaGetLastError();
   // An allocation made during the capture that is still alive would point into a graph that
   // owns its memory; no such unit is kept.
-  if (!ok || end != cudaSuccess || graph_ == nullptr || balance != 0) return fail();
+  if (!ok) return fail("during capture: " + why);
+  if (end != cudaSuccess || graph_ == nullptr) return fail(std::string("cudaStreamEndCapture: ") + cudaGetErrorName(end));
+  if (balance != 0) return fail("allocations and frees inside the capture do not balance");
   for (auto node : in_nodes_) {
     cudaGraphNodeType t;
-    if (cudaGraphNodeGetType(node, &t) != cudaSuccess || t != cudaGraphNodeTypeMemcpy) return fail();
+    if (cudaGraphNodeGetType(node, &t) != cudaSuccess || t != cudaGraphNodeTypeMemcpy) return fail("input copy node");
   }
   for (auto node : out_nodes_) {
     cudaGraphNodeType t;
-    if (cudaGraphNodeGetType(node, &t) != cudaSuccess || t != cudaGraphNodeTypeMemcpy) return fail();
+    if (cudaGraphNodeGetType(node, &t) != cudaSuccess || t != cudaGraphNodeTypeMemcpy) return fail("output copy node");
   }
-  if (cudaGraphInstantiate(&exec_, graph_, 0) != cudaSuccess) {
+  if (cudaError_t err = cudaGraphInstantiate(&exec_, graph_, 0); err != cudaSuccess) {
     exec_ = nullptr;
-    return fail();
+    return fail(std::string("cudaGraphInstantiate: ") + cudaGetErrorName(err));
   }
   ++g_captures;
   // The capture recorded work but ran none: this call's results come from the first launch
@@ -279,8 +288,8 @@ bool CompiledGraph::launch(const std::vector<array>& inputs, std::vector<array>&
                   "CompiledGraph");
     }
     cuda::check(cudaGraphLaunch(exec_, cs), "CompiledGraph");
-  } catch (...) {
-    return fail();
+  } catch (const std::exception& e) {
+    return fail(std::string("launch: ") + e.what());
   }
   ++g_replays;
   return true;
