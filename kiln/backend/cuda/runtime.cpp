@@ -109,6 +109,7 @@ class DeviceAllocator {
   void clear() {
     cudaDeviceSynchronize();
     cudaMemPoolTrimTo(pool_, 0);
+    cudaDeviceGraphMemTrim(0);  // memory of captured graphs (graph.cpp) that no live graph uses
     cudaGetLastError();
   }
 
