@@ -86,6 +86,24 @@ def chain_per_call(compiled: bool) -> float:
     return (time.perf_counter() - t0) / CHAIN_CALLS
 
 
+def chain_host_per_call(n: int = 200) -> float:
+    """Host seconds per call of the compiled chain: calls queued without waiting for the GPU
+    (the pipelined time per call is the larger of this and the GPU's time)."""
+    f = mx.compile(chain)
+    w = mx.random.normal((CHAIN_N, CHAIN_N)) * (1.0 / CHAIN_N**0.5)
+    xs = [mx.random.normal((CHAIN_N, CHAIN_N)) for _ in range(8)]
+    mx.eval(w, *xs)
+    for i in range(20):
+        mx.eval(f(xs[i % 8], w))
+    mx.synchronize()
+    t0 = time.perf_counter()
+    for i in range(n):
+        mx.eval(f(xs[i % 8], w))
+    t = (time.perf_counter() - t0) / n
+    mx.synchronize()
+    return t
+
+
 def graph_rows():
     import subprocess
 
@@ -103,6 +121,7 @@ def graph_rows():
         firsts.append(time.perf_counter() - t0)
     before = mx.cuda.graph_stats()
     g = chain_per_call(True)
+    g_host = chain_host_per_call()
     stats = mx.cuda.graph_stats()
     used = {k: stats[k] - before[k] for k in stats}
     env = dict(os.environ, KILN_DISABLE_CUDA_GRAPHS="1")
@@ -158,7 +177,8 @@ def graph_rows():
             print(f"torch.cuda.graph failed: {e}")
 
     us = lambda t: f"{t * 1e6:.1f} us" if t is not None else ""
-    note = f"captures {used['captures']}, replays {used['replays']}, fallbacks {used['fallbacks']}"
+    note = (f"host {g_host * 1e6:.1f} us/call; captures {used['captures']}, replays {used['replays']}, "
+            f"fallbacks {used['fallbacks']}")
     rows.append(("chain100 compiled, graph", us(g), us(t_graph), f"{t_graph / g:.2f} of torch graph" if t_graph else "",
                  note))
     rows.append(("chain100 compiled, no graph", us(off), us(t_eager), f"{off / g:.1f}x graph", "KILN_DISABLE_CUDA_GRAPHS=1"))

@@ -155,6 +155,33 @@ def test_fallbacks_give_right_results():
         np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-5)
 
 
+def test_failed_capture_falls_back_with_right_results():
+    # KILN_CUDA_GRAPHS_INJECT_SYNC makes every capture do what a kernel that reads back on the
+    # host does (cudaStreamSynchronize inside the capture): the capture fails after the tape's
+    # buffers were made; the unit must run kernel by kernel from then on, with right results,
+    # and the stream must stay usable for other work.
+    code = f"""
+import sys, numpy as np
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import kiln.core as mx
+import test_gpu_graphs as t
+for fname, shape in [("mixed", (16, 16)), ("chain", (4, 8))]:
+    f = mx.compile(t.FUNCS[fname])
+    for call in range(5):
+        x, w = t._inputs(shape, call)
+        got = [np.array(o) for o in t._as_list(f(mx.array(x), mx.array(w)))]
+        for g, r in zip(got, t._cpu(fname, x, w)):
+            np.testing.assert_allclose(g, r, rtol=2e-4, atol=2e-5)
+s = mx.cuda.graph_stats()
+assert s["captures"] == 0 and s["replays"] == 0 and s["fallbacks"] == 2 and s["runs"] == 10, s
+print(np.array(mx.sum(mx.ones((1000,)))))
+"""
+    env = dict(os.environ, KILN_CUDA_GRAPHS_INJECT_SYNC="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, timeout=120, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "1000.0"
+
+
 def test_unit_with_linalg():
     # cuSOLVER kernels may check their status on the host: such a capture fails and the unit
     # falls back to launches; either way the results are right.
