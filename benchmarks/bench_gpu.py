@@ -7,7 +7,11 @@
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python;
 - sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
-  against torch.sort / torch.take.
+  against torch.sort / torch.take;
+- a compiled chain of 100 tiny ops (50 x tanh(x @ w), 16 x 16 float32: no elementwise chain that
+  compile fuses) per call: replayed as a CUDA graph, with KILN_DISABLE_CUDA_GRAPHS=1 (measured
+  in a subprocess: the variable is read once per process), uncompiled (100 separate launches),
+  and torch eager / torch.cuda.graph. `--only graphs` runs just these rows.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`
 (`--tiny`: only the per-op overhead rows).
@@ -122,11 +126,153 @@ def tiny_op_rows() -> list:
     return rows
 
 
+CHAIN_LINKS, CHAIN_N, CHAIN_CALLS = 50, 16, 2000
+
+
+def chain(x, w):
+    for _ in range(CHAIN_LINKS):
+        x = mx.tanh(x @ w)
+    return x
+
+
+def chain_per_call(compiled: bool) -> float:
+    """Seconds per call of the chain (build + eval from Python, calls pipelined), with new input
+    values each call (a ring of 8 inputs)."""
+    f = mx.compile(chain) if compiled else chain
+    w = mx.random.normal((CHAIN_N, CHAIN_N)) * (1.0 / CHAIN_N**0.5)
+    xs = [mx.random.normal((CHAIN_N, CHAIN_N)) for _ in range(8)]
+    mx.eval(w, *xs)
+    for i in range(20):
+        mx.eval(f(xs[i % 8], w))
+    mx.synchronize()
+    t0 = time.perf_counter()
+    for i in range(CHAIN_CALLS):
+        mx.eval(f(xs[i % 8], w))
+    mx.synchronize()
+    return (time.perf_counter() - t0) / CHAIN_CALLS
+
+
+def chain_host_per_call(n: int = 200) -> float:
+    """Host seconds per call of the compiled chain: calls queued without waiting for the GPU
+    (the pipelined time per call is the larger of this and the GPU's time)."""
+    f = mx.compile(chain)
+    w = mx.random.normal((CHAIN_N, CHAIN_N)) * (1.0 / CHAIN_N**0.5)
+    xs = [mx.random.normal((CHAIN_N, CHAIN_N)) for _ in range(8)]
+    mx.eval(w, *xs)
+    for i in range(20):
+        mx.eval(f(xs[i % 8], w))
+    mx.synchronize()
+    t0 = time.perf_counter()
+    for i in range(n):
+        mx.eval(f(xs[i % 8], w))
+    t = (time.perf_counter() - t0) / n
+    mx.synchronize()
+    return t
+
+
+def graph_rows():
+    import subprocess
+
+    rows = []
+    # First calls of a fresh compiled chain: warm-up (kernel by kernel), then capture + instantiate.
+    f = mx.compile(lambda x, w: chain(x, w))  # a different function object: its own cache entry
+    x = mx.random.normal((CHAIN_N, CHAIN_N))
+    w = mx.random.normal((CHAIN_N, CHAIN_N)) * (1.0 / CHAIN_N**0.5)
+    mx.eval(x, w)
+    firsts = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        mx.eval(f(x, w))
+        mx.synchronize()
+        firsts.append(time.perf_counter() - t0)
+    before = mx.cuda.graph_stats()
+    g = chain_per_call(True)
+    g_host = chain_host_per_call()
+    stats = mx.cuda.graph_stats()
+    used = {k: stats[k] - before[k] for k in stats}
+    env = dict(os.environ, KILN_DISABLE_CUDA_GRAPHS="1")
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--chain-us"], env=env, capture_output=True,
+                         text=True, timeout=300)
+    try:
+        off = float(out.stdout.strip().splitlines()[-1]) * 1e-6
+    except (ValueError, IndexError):
+        print(f"graphs-off subprocess failed: {out.stdout[-500:]} {out.stderr[-2000:]}")
+        off = float("nan")
+    eager = chain_per_call(False)
+
+    t_eager = t_graph = None
+    if torch is not None:
+        tw = torch.randn(CHAIN_N, CHAIN_N, device="cuda") / CHAIN_N**0.5
+        txs = [torch.randn(CHAIN_N, CHAIN_N, device="cuda") for _ in range(8)]
+
+        def tchain(x):
+            for _ in range(CHAIN_LINKS):
+                x = torch.tanh(x @ tw)
+            return x
+
+        def per_call(fn):
+            for i in range(20):
+                fn(i)
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for i in range(CHAIN_CALLS):
+                fn(i)
+            torch.cuda.synchronize()
+            return (time.perf_counter() - t0) / CHAIN_CALLS
+
+        t_eager = per_call(lambda i: tchain(txs[i % 8]))
+        try:
+            static_x = txs[0].clone()
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                for _ in range(3):
+                    tchain(static_x)
+            torch.cuda.current_stream().wait_stream(s)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                static_y = tchain(static_x)
+
+            def replay(i):
+                static_x.copy_(txs[i % 8])
+                graph.replay()
+                return static_y.clone()  # a result the caller may keep, as kiln's
+
+            t_graph = per_call(replay)
+        except Exception as e:  # pragma: no cover - report, do not fail the benchmark
+            print(f"torch.cuda.graph failed: {e}")
+
+    us = lambda t: f"{t * 1e6:.1f} us" if t is not None else ""
+    note = (f"host {g_host * 1e6:.1f} us/call; captures {used['captures']}, replays {used['replays']}, "
+            f"fallbacks {used['fallbacks']}")
+    rows.append(("chain100 compiled, graph", us(g), us(t_graph), f"{t_graph / g:.2f} of torch graph" if t_graph else "",
+                 note))
+    rows.append(("chain100 compiled, no graph", us(off), us(t_eager), f"{off / g:.1f}x graph", "KILN_DISABLE_CUDA_GRAPHS=1"))
+    rows.append(("chain100 uncompiled", us(eager), us(t_eager), f"{eager / g:.1f}x graph",
+                 "100 separate launches; torch column: eager"))
+    rows.append(("chain100 first 3 calls", " / ".join(f"{t * 1e3:.2f}" for t in firsts) + " ms", "", "",
+                 "warm-up, capture + instantiate, replay (synchronized)"))
+    return rows
+
+
+def print_rows(rows):
+    print()
+    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
+    for r in rows:
+        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
+
+
 def main() -> int:
     if not mx.cuda.is_available():
         print("bench_gpu: no GPU")
         return 0
     mx.set_default_device(mx.gpu)
+    if "--chain-us" in sys.argv:  # the graphs-off subprocess of graph_rows
+        print(f"{chain_per_call(True) * 1e6:.3f}")
+        return 0
+    if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "graphs":
+        print_rows(graph_rows())
+        return 0
     rows = []  # (what, kiln, peer, ratio, note)
     if "--tiny" in sys.argv:  # only the per-op overhead rows
         print_rows(tiny_op_rows())
@@ -275,15 +421,9 @@ def main() -> int:
     # torch doing the same and a bare empty-kernel launch + synchronize (torch.cuda._sleep(0))
     # are its floors. Medians of 7 batches of 2000 ops, host clock.
     rows.extend(tiny_op_rows())
+    rows += graph_rows()
     print_rows(rows)
     return 0
-
-
-def print_rows(rows: list) -> None:
-    print()
-    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
-    for r in rows:
-        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
 
 
 if __name__ == "__main__":

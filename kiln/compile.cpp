@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kiln/backend/cuda/graph.h"
 #include "kiln/ops.h"
 #include "kiln/ops_utils.h"
 #include "kiln/trace.h"
@@ -37,6 +38,8 @@ struct Entry {
   std::vector<array> inputs;   // placeholders
   std::vector<array> outputs;  // traced outputs
   std::vector<array> tape;     // simplified and fused nodes that depend on the inputs, in order
+  std::once_flag unit_once;
+  gpu::GraphUnit unit;  // the tape as one GPU node (CUDA graphs), made on first use
 };
 
 std::mutex g_cache_mtx;
@@ -302,6 +305,19 @@ std::vector<array> replay(const Entry& e, const std::vector<array>& xs, bool sha
   return result;
 }
 
+// CUDA graphs (backend/cuda/graph.cpp): on a GPU stream the whole replay becomes one node that
+// runs the tape as a unit and, once warmed up, launches it as one captured CUDA graph. Traces
+// in progress (grad or vmap of a compiled function, compile inside compile, export) get the
+// node-by-node replay instead: they walk the graph. Shapeless entries too: a graph is per shape.
+std::vector<array> replay_as_unit(Entry& e, const std::vector<array>& xs, bool shapeless) {
+  if (shapeless || !gpu::graphs_enabled() || detail::in_tracing()) return {};
+  std::call_once(e.unit_once, [&] { e.unit = gpu::make_graph_unit(e.inputs, e.tape, e.outputs); });
+  if (!e.unit.primitive) return {};
+  std::vector<array> ins = xs;
+  ins.insert(ins.end(), e.unit.constants.begin(), e.unit.constants.end());
+  return array::make_arrays(e.unit.shapes, e.unit.dtypes, e.unit.primitive, ins);
+}
+
 }  // namespace
 
 ArrayFn compile(ArrayFn fun, std::uintptr_t fun_id, bool shapeless, std::vector<uint64_t> constants) {
@@ -322,7 +338,8 @@ ArrayFn compile(ArrayFn fun, std::uintptr_t fun_id, bool shapeless, std::vector<
       std::lock_guard<std::mutex> lk(g_cache_mtx);
       g_cache[fun_id].push_back(entry);
     }
-    return replay(*entry, xs, shapeless);
+    auto outs = replay_as_unit(*entry, xs, shapeless);
+    return outs.empty() ? replay(*entry, xs, shapeless) : outs;
   };
 }
 

@@ -1,6 +1,7 @@
 // Bindings of kiln/device.h: Device, DeviceType, the default device, kiln.core.cuda.
 #include <sstream>
 
+#include "kiln/backend/cuda/graph.h"
 #include "utils.h"
 
 using namespace kiln;
@@ -50,4 +51,18 @@ void init_device(nb::module_& m) {
   cuda.def(
       "is_available", [] { return kiln::is_available(Device(Device::gpu)); },
       "Whether kiln was built with CUDA and a GPU is present.");
+  cuda.def(
+      "graph_stats",
+      [] {
+        auto st = kiln::gpu::graph_stats();
+        nb::dict d;
+        d["runs"] = st.runs;
+        d["captures"] = st.captures;
+        d["replays"] = st.replays;
+        d["fallbacks"] = st.fallbacks;
+        return d;
+      },
+      "Counters of compiled functions run as CUDA graphs (for tests and benchmarks).\n\n"
+      "Returns:\n    dict: ``runs`` (evaluations launched kernel by kernel: warm-up, fallback), ``captures``,\n"
+      "    ``replays`` (graph launches), ``fallbacks`` (captures that failed).");
 }

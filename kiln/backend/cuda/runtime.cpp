@@ -78,6 +78,9 @@ PendingLimits& pending_limits() {
   return *p;
 }
 
+// graph.cpp's count of the allocations made inside a stream capture (null when not capturing).
+thread_local int64_t* t_alloc_counter = nullptr;
+
 // Device memory: kiln's buffer cache (MLX's accounting and limits) on top of the device's
 // stream-ordered pool.
 //
@@ -94,6 +97,11 @@ PendingLimits& pending_limits() {
 //   device is synchronized and the pool trimmed before allocating, as MLX waits for queued work
 //   to release memory. The limit is a guideline: the allocation then proceeds (an error comes only
 //   when the device is really out of memory, after the whole cache was given back).
+//
+// While a CUDA graph is being captured on this thread (graph.cpp sets t_alloc_counter), the
+// cache is bypassed: a captured allocation must become the graph's own (cudaMallocAsync and
+// cudaFreeAsync inside the capture), never a cached address that the graph would keep writing
+// after the cache handed it to someone else.
 class DeviceAllocator {
  public:
   DeviceAllocator() {
@@ -112,6 +120,7 @@ class DeviceAllocator {
     if (bytes == 0) return b;
     size_t cls = size_class(bytes);
     std::lock_guard<std::mutex> lk(mtx_);
+    if (t_alloc_counter) return malloc_captured_locked(b, cls, stream);
     if (take_cached_locked(cls, stream, b)) {
       add_active_locked(cls);
       return b;
@@ -165,7 +174,11 @@ class DeviceAllocator {
       size_t cls = size_class(b->size);
       std::lock_guard<std::mutex> lk(mtx_);
       active_ -= cls;
-      if (cache_bytes_ + cls <= cache_limit_) {
+      if (t_alloc_counter) {  // inside a capture: the graph frees its own allocation
+        --*t_alloc_counter;
+        cudaFreeAsync(b->ptr, b->stream);
+        cudaGetLastError();
+      } else if (cache_bytes_ + cls <= cache_limit_) {
         cache_[cls].push_back({b->ptr, b->stream});
         cache_bytes_ += cls;
       } else {
@@ -192,6 +205,7 @@ class DeviceAllocator {
     release_cache_locked(cache_bytes_);
     cudaDeviceSynchronize();
     cudaMemPoolTrimTo(pool_, 0);
+    cudaDeviceGraphMemTrim(0);  // memory of captured graphs (graph.cpp) that no live graph uses
     cudaGetLastError();
   }
 
@@ -238,6 +252,19 @@ class DeviceAllocator {
     cache_bytes_ -= released;
   }
 
+  // An allocation inside a stream capture: the graph's own (no cache, no limit handling, which
+  // may synchronize the device, illegal while capturing).
+  gpu::DeviceBuffer* malloc_captured_locked(gpu::DeviceBuffer* b, size_t cls, cudaStream_t stream) {
+    cudaError_t err = cudaMallocAsync(&b->ptr, cls, pool_, stream);
+    if (err != cudaSuccess) {
+      delete b;
+      cudaGetLastError();
+      check(err, "malloc");
+    }
+    ++*t_alloc_counter;
+    add_active_locked(cls);
+    return b;
+  }
   void add_active_locked(size_t n) {
     active_ += n;
     if (active_ > peak_) peak_ = active_;
@@ -410,6 +437,8 @@ void* device_out(array& a) {
   if (d == nullptr || d->device == nullptr) return nullptr;
   return static_cast<char*>(d->device->ptr) + a.offset();
 }
+
+void count_allocations(int64_t* counter) { t_alloc_counter = counter; }
 
 void upload(void* dst, const void* src, size_t bytes, cudaStream_t stream) { staging().upload(dst, src, bytes, stream); }
 

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ void* device_out(array& a);
 /** out <- in converted to out's dtype; out already has its device buffer and layout (it may
  *  be a view into a larger output). Defined with the copy primitives. */
 void copy_gpu(const char* name, const array& in, array& out, cudaStream_t stream);
+
+/** While `counter` is set, this thread's device allocations add 1 to it and its frees subtract
+ *  1 (graph.cpp: nothing allocated inside a stream capture may outlive it). Null stops counting. */
+void count_allocations(int64_t* counter);
 
 /** The pinned-staging copy used for uploads and downloads. */
 void upload(void* dst, const void* src, size_t bytes, cudaStream_t stream);
