@@ -7,7 +7,11 @@
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python;
 - sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
-  against torch.sort / torch.take.
+  against torch.sort / torch.take;
+- FFT (complex64 2^24 points, 4096 rfft rows of 4096, a 4096 x 4096 fft2) against torch.fft, and
+  the Hadamard transform of 4096 rows of 4096 float32 against a copy of the same bytes.
+
+BENCH_ONLY=fft runs only the FFT/Hadamard rows.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
 """
@@ -56,12 +60,76 @@ def torch_time(fn, reps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def bench_fft(rows) -> None:
+    """FFT rows against torch.fft; Hadamard against a device copy of the same bytes."""
+    def complex_input(shape):
+        size = 1
+        for d in shape:
+            size *= d
+        x = mx.view(mx.sin(mx.arange(2 * size, dtype=mx.float32) * 0.37) * 3, mx.complex64).reshape(shape)
+        mx.eval(x)
+        tx = None
+        if torch is not None:
+            tf = torch.sin(torch.arange(2 * size, dtype=torch.float32, device="cuda") * 0.37) * 3
+            tx = torch.view_as_complex(tf.reshape(*shape, 2))
+        return x, tx
+
+    n24 = 1 << 24
+    x, tx = complex_input((n24,))
+    r = mx.cos(mx.arange(4096 * 4096, dtype=mx.float32) * 0.37).reshape(4096, 4096)
+    mx.eval(r)
+    tr = torch.cos(torch.arange(4096 * 4096, dtype=torch.float32, device="cuda") * 0.37).reshape(4096, 4096) \
+        if torch is not None else None
+    x2, tx2 = complex_input((4096, 4096))
+    for what, fn, tfn, nbytes in [
+        ("fft c64 2^24", lambda: mx.eval(mx.fft.fft(x)), (lambda: torch.fft.fft(tx)) if torch else None, 2 * n24 * 8),
+        ("rfft 4096 rows of 4096", lambda: mx.eval(mx.fft.rfft(r)), (lambda: torch.fft.rfft(tr)) if torch else None,
+         4096 * 4096 * 4 + 4096 * 2049 * 8),
+        ("fft2 c64 4096^2", lambda: mx.eval(mx.fft.fft2(x2)), (lambda: torch.fft.fft2(tx2)) if torch else None,
+         2 * 4096 * 4096 * 8),
+    ]:
+        t = kiln_time(fn, 10)
+        peer, ratio = "", ""
+        if tfn is not None:
+            tt = torch_time(tfn, 10)
+            peer, ratio = f"{tt * 1e3:.2f} ms", f"{tt / t:.2f} of torch"
+        rows.append((what, f"{t * 1e3:.2f} ms ({nbytes / t / 1e9:.0f} GB/s)", peer, ratio, "bytes: input + output"))
+    del x, tx, x2, tx2
+    # Hadamard of 4096 rows of 4096 float32 (64 MiB read + 64 MiB written) against a copy of
+    # the same bytes.
+    t = kiln_time(lambda: mx.eval(mx.hadamard_transform(r)), 10)
+    nbytes = 2 * 4096 * 4096 * 4
+    peer, ratio = "", ""
+    if torch is not None:
+        dst = torch.empty_like(tr)
+        tt = torch_time(lambda: dst.copy_(tr), 10)
+        peer, ratio = f"copy {nbytes / tt / 1e9:.0f} GB/s", f"{tt / t:.2f} of copy"
+        del dst
+    rows.append(("hadamard 4096 x 4096 f32", f"{t * 1e3:.3f} ms ({nbytes / t / 1e9:.0f} GB/s)", peer, ratio,
+                 "read + written"))
+    del r, tr
+    mx.clear_cache()
+    if torch is not None:
+        torch.cuda.empty_cache()
+
+
+def print_rows(rows) -> None:
+    print()
+    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
+    for r in rows:
+        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
+
+
 def main() -> int:
     if not mx.cuda.is_available():
         print("bench_gpu: no GPU")
         return 0
     mx.set_default_device(mx.gpu)
     rows = []  # (what, kiln, peer, ratio, note)
+    if os.environ.get("BENCH_ONLY") == "fft":
+        bench_fft(rows)
+        print_rows(rows)
+        return 0
 
     # ---- elementwise, 256M float32 (1 GiB per array)
     n = 256 * 1024 * 1024
@@ -199,6 +267,8 @@ def main() -> int:
     if torch is not None:
         torch.cuda.empty_cache()
 
+    bench_fft(rows)
+
     # ---- per-op overhead of a tiny op (build + eval from Python; the eval waits for nothing)
     x = mx.array(1.0)
     mx.eval(x)
@@ -226,10 +296,7 @@ def main() -> int:
             peer = f"{(time.perf_counter() - t0) / reps * 1e6:.1f} us"
         rows.append((f"tiny op overhead ({dev_name})", f"{per * 1e6:.1f} us", peer, "", "x + 1 on a 0-d array, eval"))
 
-    print()
-    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
-    for r in rows:
-        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
+    print_rows(rows)
     return 0
 
 
