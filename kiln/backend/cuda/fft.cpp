@@ -138,8 +138,11 @@ std::vector<Run> axis_runs(const std::vector<int>& axes, const Shape& shape) {
 // Executes one transform of the dims [first, first + rank) of row-major arrays `in` (shape
 // `ishape`) and `out` (shape `oshape`, equal to ishape except along a real transform's axis);
 // `n` holds the logical lengths.
+// Real transforms (whose float pointers cuFFT wants 8-byte aligned) always loop over outer
+// when inner > 1; with `outer_step` the outer slices of the real side are that many elements
+// apart (even, see aligned_real), else they are packed (and their size is even).
 void exec_run(cufftType type, int direction, int first, int rank, const long long* n, const Shape& ishape,
-              const Shape& oshape, const void* in, void* out, cudaStream_t s) {
+              const Shape& oshape, const void* in, void* out, cudaStream_t s, long long outer_step = 0) {
   PlanDesc d{};
   d.type = type;
   d.rank = rank;
@@ -156,18 +159,18 @@ void exec_run(cufftType type, int direction, int first, int rank, const long lon
   long long loops, in_step, out_step;
   if (inner == 1) {
     d.istride = d.ostride = 1;
-    d.idist = in_n;
-    d.odist = out_n;
+    d.idist = type == CUFFT_R2C && outer_step > 0 ? outer_step : in_n;
+    d.odist = type == CUFFT_C2R && outer_step > 0 ? outer_step : out_n;
     d.batch = outer;
     loops = 1;
     in_step = out_step = 0;
-  } else if (outer <= inner) {
+  } else if (outer <= inner || type != CUFFT_C2C) {  // real pointers stay 8-byte aligned
     d.istride = d.ostride = inner;
     d.idist = d.odist = 1;
     d.batch = inner;
     loops = outer;
-    in_step = in_n * inner;
-    out_step = out_n * inner;
+    in_step = type == CUFFT_R2C && outer_step > 0 ? outer_step : in_n * inner;
+    out_step = type == CUFFT_C2R && outer_step > 0 ? outer_step : out_n * inner;
   } else {
     d.istride = d.ostride = inner;
     d.idist = in_n * inner;
@@ -222,6 +225,41 @@ array row_major_as(const char* name, const array& in, Dtype dtype, cudaStream_t 
   return tmp;
 }
 
+// A real array of `shape` whose outer slices (the dims before `axis`) start 8-byte aligned:
+// cuFFT rejects real pointers that are not. Its slices are `step` elements apart (the slice's
+// size, rounded up to even); `view` is the array of `shape` inside it.
+struct AlignedReal {
+  array buf, view;
+  long long step;
+};
+
+AlignedReal aligned_real(const Shape& shape, int axis, cudaStream_t s) {
+  long long per = 1, outer = 1;
+  for (int i = axis; i < static_cast<int>(shape.size()); ++i) per *= shape[i];
+  for (int i = 0; i < axis; ++i) outer *= shape[i];
+  long long step = per + (per & 1);
+  AlignedReal r{array::placeholder({static_cast<ShapeElem>(outer * step)}, float32), array::placeholder(shape, float32),
+                step};
+  cuda::alloc_device(r.buf, s);
+  Strides st = row_major_strides(shape);
+  long long run = step;
+  for (int i = axis - 1; i >= 0; --i) {
+    st[i] = run;
+    run *= shape[i];
+  }
+  r.view.copy_shared_buffer(r.buf, st, layout_flags(shape, st), static_cast<size_t>(outer * step), 0);
+  return r;
+}
+
+// Whether a real transform along `axis` of `shape` loops over outer slices that would start
+// at odd element offsets (both outer and inner > 1 and an odd slice size).
+bool needs_alignment(const Shape& shape, int axis) {
+  long long per = 1, outer = 1;
+  for (int i = axis; i < static_cast<int>(shape.size()); ++i) per *= shape[i];
+  for (int i = 0; i < axis; ++i) outer *= shape[i];
+  return outer > 1 && per != shape[axis] && per % 2 == 1;
+}
+
 // The view a[..., :k, ...] along `axis`.
 array head_view(const array& a, int axis, int64_t k) {
   Shape sh = a.shape();
@@ -257,7 +295,16 @@ void FFT::eval_gpu(const std::vector<array>& inputs, array& out) {
     if (n == 1) {
       cuda::copy_gpu(name(), x, out, s);  // one point: the value itself, imaginary part 0
     } else {
-      exec_run(CUFFT_R2C, 0, ra, 1, &n, x.shape(), out.shape(), cuda::device_in(x, s), dst, s);
+      const void* src = cuda::device_in(x, s);
+      long long step = 0;
+      if (needs_alignment(x.shape(), ra) || reinterpret_cast<uintptr_t>(src) % 8 != 0) {
+        AlignedReal a = aligned_real(x.shape(), ra, s);
+        cuda::copy_gpu(name(), x, a.view, s);
+        x = a.buf;  // kept alive until the transform is queued
+        src = cuda::device_out(a.buf);
+        step = a.step;
+      }
+      exec_run(CUFFT_R2C, 0, ra, 1, &n, in.shape(), out.shape(), src, dst, s, step);  // in's shape is x's
     }
     std::vector<int> others(axes_.begin(), axes_.end() - 1);
     complex_axes(others, out.shape(), CUFFT_FORWARD, nullptr, dst, s);
@@ -291,7 +338,13 @@ void FFT::eval_gpu(const std::vector<array>& inputs, array& out) {
       for (int i = ra + 1; i < static_cast<int>(hs.size()); ++i) inner *= hs[i];
       cuda::zero_imag(hp, outer, h, inner, 0, s);
       if (n % 2 == 0) cuda::zero_imag(hp, outer, h, inner, n / 2, s);
-      exec_run(CUFFT_C2R, 0, ra, 1, &n, hs, out.shape(), hp, dst, s);
+      if (needs_alignment(out.shape(), ra)) {
+        AlignedReal a = aligned_real(out.shape(), ra, s);
+        exec_run(CUFFT_C2R, 0, ra, 1, &n, hs, out.shape(), hp, cuda::device_out(a.buf), s, a.step);
+        cuda::copy_gpu(name(), a.view, out, s);
+      } else {
+        exec_run(CUFFT_C2R, 0, ra, 1, &n, hs, out.shape(), hp, dst, s);
+      }
     }
   }
   float scale = static_cast<float>(scale_);

@@ -1,9 +1,11 @@
 // Walsh-Hadamard transform of contiguous rows of n = m * p (p = 2^k, m in {1, 12, 20, 28}).
 //
 // Rows that fit in shared memory (n * sizeof(compute type) <= 96 KiB) are transformed by one
-// block (several short rows per block): loaded once, the butterfly stages done in shared memory
-// three at a time (each thread holds 8 points a stage group apart in registers), then the m x m
-// Hadamard mix across runs, the scale and the store. Longer rows go through a global scratch
+// block (several short rows per block): the first three butterfly stages on 8 consecutive
+// points a thread as they are loaded, the other stages in shared memory three at a time (each
+// thread holds 8 points a stage group apart in registers), then the m x m
+// Hadamard mix across runs, the scale and the store (plain 2^k rows store from the last stage
+// group's registers). Longer rows go through a global scratch
 // buffer with one launch per group of three stages.
 //
 // Every butterfly computes the same (u + w, u - w) from the same two values as the CPU's
@@ -29,14 +31,17 @@ struct Signs {
 
 // The G = 2^g butterfly stages h = H, 2H, .. (H = 2^hl) on octet t of the runs of p = 2^pl
 // points at x: points base + e H, e < G, with base's bits hl .. hl + g - 1 clear.
-template <int g, typename A>
-__device__ __forceinline__ void butterfly_group(A* x, int64_t t, int pl, int hl) {
+// With `dst` (the last group of rows with m = 1) the results go there, times `scale`, instead
+// of back to x.
+template <int g, typename A, typename T = A>
+__device__ __forceinline__ void butterfly_group(A* x, int64_t t, int pl, int hl, T* dst = nullptr, A scale = A(1)) {
   constexpr int G = 1 << g;
   int per_run_log = pl - g;
   int64_t run = t >> per_run_log;
   int64_t o = t & ((int64_t(1) << per_run_log) - 1);
   int64_t H = int64_t(1) << hl;
-  A* b = x + (run << pl) + ((o >> hl) << (hl + g)) + (o & (H - 1));
+  int64_t off = (run << pl) + ((o >> hl) << (hl + g)) + (o & (H - 1));
+  A* b = x + off;
   A v[G];
 #pragma unroll
   for (int e = 0; e < G; ++e) v[e] = b[e * H];
@@ -51,19 +56,58 @@ __device__ __forceinline__ void butterfly_group(A* x, int64_t t, int pl, int hl)
       }
     }
   }
+  if (dst != nullptr) {
 #pragma unroll
-  for (int e = 0; e < G; ++e) b[e * H] = v[e];
+    for (int e = 0; e < G; ++e) dst[off + e * H] = cast_to<T>(v[e] * scale);
+  } else {
+#pragma unroll
+    for (int e = 0; e < G; ++e) b[e * H] = v[e];
+  }
 }
 
-template <typename A>
-__device__ __forceinline__ void butterfly(A* x, int64_t t, int pl, int hl, int g) {
+template <typename A, typename T = A>
+__device__ __forceinline__ void butterfly(A* x, int64_t t, int pl, int hl, int g, T* dst = nullptr,
+                                          A scale = A(1)) {
   if (g == 3) {
-    butterfly_group<3>(x, t, pl, hl);
+    butterfly_group<3>(x, t, pl, hl, dst, scale);
   } else if (g == 2) {
-    butterfly_group<2>(x, t, pl, hl);
+    butterfly_group<2>(x, t, pl, hl, dst, scale);
   } else {
-    butterfly_group<1>(x, t, pl, hl);
+    butterfly_group<1>(x, t, pl, hl, dst, scale);
   }
+}
+
+// The first stage group (h = 1 .. G/2) read straight from global memory: thread t holds the
+// G consecutive points t G .. t G + G - 1 (16-byte loads for float when aligned), writes x.
+template <int g, typename T, typename A>
+__device__ __forceinline__ void first_group(A* x, const T* src, int t, bool vec) {
+  constexpr int G = 1 << g;
+  A v[G];
+  if constexpr (std::is_same_v<T, float> && g == 3) {
+    if (vec) {
+      float4 a = reinterpret_cast<const float4*>(src)[2 * t], b = reinterpret_cast<const float4*>(src)[2 * t + 1];
+      v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+    } else {
+#pragma unroll
+      for (int e = 0; e < G; ++e) v[e] = src[t * G + e];
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < G; ++e) v[e] = cast_to<A>(src[t * G + e]);
+  }
+#pragma unroll
+  for (int s = 0; s < g; ++s) {
+#pragma unroll
+    for (int e = 0; e < G; ++e) {
+      if ((e & (1 << s)) == 0) {
+        A u = v[e], w = v[e + (1 << s)];
+        v[e] = u + w;
+        v[e + (1 << s)] = u - w;
+      }
+    }
+  }
+#pragma unroll
+  for (int e = 0; e < G; ++e) x[t * G + e] = v[e];
 }
 
 // Output point c of a row (runs already transformed): sum over runs k of +-run k at c % p,
@@ -90,16 +134,36 @@ __global__ void __launch_bounds__(kThreads)
   int nr = static_cast<int>(min(static_cast<int64_t>(rpb), rows - row0));
   int total = nr * n;
   const T* src = in + row0 * n;
-  for (int i = threadIdx.x; i < total; i += kThreads) x[i] = cast_to<A>(src[i]);
+  int g0 = min(3, pl);
+  if (g0 == 0) {
+    for (int i = threadIdx.x; i < total; i += kThreads) x[i] = cast_to<A>(src[i]);
+  } else {
+    bool vec = (reinterpret_cast<uintptr_t>(src) & 15) == 0;
+    int cnt0 = total >> g0;  // every run's length is a multiple of 2^g0
+    for (int t = threadIdx.x; t < cnt0; t += kThreads) {
+      if (g0 == 3) {
+        first_group<3>(x, src, t, vec);
+      } else if (g0 == 2) {
+        first_group<2>(x, src, t, vec);
+      } else {
+        first_group<1>(x, src, t, vec);
+      }
+    }
+  }
   __syncthreads();
   int runs = nr * m;
-  for (int hl = 0; hl < pl; hl += 3) {
+  T* dst = out + row0 * n;
+  for (int hl = g0; hl < pl; hl += 3) {
     int g = min(3, pl - hl);
     int cnt = runs << (pl - g);
+    if (m == 1 && hl + g == pl) {
+      // The last stages of plain 2^k rows store the result (times the scale) directly.
+      for (int t = threadIdx.x; t < cnt; t += kThreads) butterfly(x, t, pl, hl, g, dst, scale);
+      return;
+    }
     for (int t = threadIdx.x; t < cnt; t += kThreads) butterfly(x, t, pl, hl, g);
     __syncthreads();
   }
-  T* dst = out + row0 * n;
   for (int i = threadIdx.x; i < total; i += kThreads) {
     int r = i / n;
     dst[i] = cast_to<T>(mix(x + static_cast<int64_t>(r) * n, i - r * n, m, pl, sg, scale));
