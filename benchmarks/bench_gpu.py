@@ -11,10 +11,12 @@
 - a compiled chain of 100 tiny ops (50 x tanh(x @ w), 16 x 16 float32: no elementwise chain that
   compile fuses) per call: replayed as a CUDA graph, with KILN_DISABLE_CUDA_GRAPHS=1 (measured
   in a subprocess: the variable is read once per process), uncompiled (100 separate launches),
-  and torch eager / torch.cuda.graph. `--only graphs` runs just these rows.
+  and torch eager / torch.cuda.graph;
+- FFT (complex64 2^24 points, 4096 rfft rows of 4096, a 4096 x 4096 fft2) against torch.fft, and
+  the Hadamard transform of 4096 rows of 4096 float32 against a copy of the same bytes.
 
-Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`
-(`--tiny`: only the per-op overhead rows).
+Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`;
+`--only NAME[,NAME...]` runs some sections (names: see SECTIONS at the end).
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ def per_op(step, finish, n: int = 2000, batches: int = 7) -> float:
 
 
 def tiny_op_rows() -> list:
+    # per-op overhead of a tiny op (issue 5: at most 5 us per op built and evaluated from
+    # Python). Pipelined: ops built and evaluated back to back, one wait at the end (the host
+    # cost per op; the GPU runs them behind). Synchronous: each op also waits for the GPU (what
+    # `mx.eval(x + 1); mx.synchronize()` or `.item()` costs), which includes a GPU round trip:
+    # torch doing the same and a bare empty-kernel launch + synchronize (torch.cuda._sleep(0))
+    # are its floors. Medians of 7 batches of 2000 ops, host clock.
     rows = []
     us = lambda t: f"{t * 1e6:.1f} us"  # noqa: E731
     nothing = lambda: None  # noqa: E731
@@ -255,6 +263,61 @@ def graph_rows():
     return rows
 
 
+def fft_rows() -> list:
+    """FFT rows against torch.fft; Hadamard against a device copy of the same bytes."""
+    rows = []
+    def complex_input(shape):
+        size = 1
+        for d in shape:
+            size *= d
+        x = mx.view(mx.sin(mx.arange(2 * size, dtype=mx.float32) * 0.37) * 3, mx.complex64).reshape(shape)
+        mx.eval(x)
+        tx = None
+        if torch is not None:
+            tf = torch.sin(torch.arange(2 * size, dtype=torch.float32, device="cuda") * 0.37) * 3
+            tx = torch.view_as_complex(tf.reshape(*shape, 2))
+        return x, tx
+
+    n24 = 1 << 24
+    x, tx = complex_input((n24,))
+    r = mx.cos(mx.arange(4096 * 4096, dtype=mx.float32) * 0.37).reshape(4096, 4096)
+    mx.eval(r)
+    tr = torch.cos(torch.arange(4096 * 4096, dtype=torch.float32, device="cuda") * 0.37).reshape(4096, 4096) \
+        if torch is not None else None
+    x2, tx2 = complex_input((4096, 4096))
+    for what, fn, tfn, nbytes in [
+        ("fft c64 2^24", lambda: mx.eval(mx.fft.fft(x)), (lambda: torch.fft.fft(tx)) if torch else None, 2 * n24 * 8),
+        ("rfft 4096 rows of 4096", lambda: mx.eval(mx.fft.rfft(r)), (lambda: torch.fft.rfft(tr)) if torch else None,
+         4096 * 4096 * 4 + 4096 * 2049 * 8),
+        ("fft2 c64 4096^2", lambda: mx.eval(mx.fft.fft2(x2)), (lambda: torch.fft.fft2(tx2)) if torch else None,
+         2 * 4096 * 4096 * 8),
+    ]:
+        t = kiln_time(fn, 10)
+        peer, ratio = "", ""
+        if tfn is not None:
+            tt = torch_time(tfn, 10)
+            peer, ratio = f"{tt * 1e3:.2f} ms", f"{tt / t:.2f} of torch"
+        rows.append((what, f"{t * 1e3:.2f} ms ({nbytes / t / 1e9:.0f} GB/s)", peer, ratio, "bytes: input + output"))
+    del x, tx, x2, tx2
+    # Hadamard of 4096 rows of 4096 float32 (64 MiB read + 64 MiB written) against a copy of
+    # the same bytes.
+    t = kiln_time(lambda: mx.eval(mx.hadamard_transform(r)), 10)
+    nbytes = 2 * 4096 * 4096 * 4
+    peer, ratio = "", ""
+    if torch is not None:
+        dst = torch.empty_like(tr)
+        tt = torch_time(lambda: dst.copy_(tr), 10)
+        peer, ratio = f"copy {nbytes / tt / 1e9:.0f} GB/s", f"{tt / t:.2f} of copy"
+        del dst
+    rows.append(("hadamard 4096 x 4096 f32", f"{t * 1e3:.3f} ms ({nbytes / t / 1e9:.0f} GB/s)", peer, ratio,
+                 "read + written"))
+    del r, tr
+    mx.clear_cache()
+    if torch is not None:
+        torch.cuda.empty_cache()
+    return rows
+
+
 def print_rows(rows):
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
@@ -262,21 +325,9 @@ def print_rows(rows):
         print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
 
 
-def main() -> int:
-    if not mx.cuda.is_available():
-        print("bench_gpu: no GPU")
-        return 0
-    mx.set_default_device(mx.gpu)
-    if "--chain-us" in sys.argv:  # the graphs-off subprocess of graph_rows
-        print(f"{chain_per_call(True) * 1e6:.3f}")
-        return 0
-    if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "graphs":
-        print_rows(graph_rows())
-        return 0
+def core_rows() -> list:
+    """Elementwise, reductions, softmax/scans, GEMM, sort and gather."""
     rows = []  # (what, kiln, peer, ratio, note)
-    if "--tiny" in sys.argv:  # only the per-op overhead rows
-        print_rows(tiny_op_rows())
-        return 0
 
     # ---- elementwise, 256M float32 (1 GiB per array)
     n = 256 * 1024 * 1024
@@ -414,14 +465,30 @@ def main() -> int:
     if torch is not None:
         torch.cuda.empty_cache()
 
-    # ---- per-op overhead of a tiny op (issue 5: at most 5 us per op built and evaluated from
-    # Python). Pipelined: ops built and evaluated back to back, one wait at the end (the host
-    # cost per op; the GPU runs them behind). Synchronous: each op also waits for the GPU (what
-    # `mx.eval(x + 1); mx.synchronize()` or `.item()` costs), which includes a GPU round trip:
-    # torch doing the same and a bare empty-kernel launch + synchronize (torch.cuda._sleep(0))
-    # are its floors. Medians of 7 batches of 2000 ops, host clock.
-    rows.extend(tiny_op_rows())
-    rows += graph_rows()
+    return rows
+
+
+SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows}
+
+
+def main() -> int:
+    if not mx.cuda.is_available():
+        print("bench_gpu: no GPU")
+        return 0
+    mx.set_default_device(mx.gpu)
+    if "--chain-us" in sys.argv:  # the graphs-off subprocess of graph_rows
+        print(f"{chain_per_call(True) * 1e6:.3f}")
+        return 0
+    names = list(SECTIONS)
+    if "--only" in sys.argv:
+        names = sys.argv[sys.argv.index("--only") + 1].split(",")
+        unknown = [n for n in names if n not in SECTIONS]
+        if unknown:
+            print(f"bench_gpu: unknown sections {unknown}; known: {list(SECTIONS)}")
+            return 2
+    rows = []
+    for name in names:
+        rows += SECTIONS[name]()
     print_rows(rows)
     return 0
 

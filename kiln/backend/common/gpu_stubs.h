@@ -144,6 +144,19 @@ KILN_NO_GPU(SliceUpdate)
 KILN_NO_GPU(RandomBits)
 #endif
 
+#ifndef KILN_GPU_HAS_FFT  // fft (cuFFT)
+KILN_NO_GPU(FFT)
+#endif
+
+#ifndef KILN_GPU_HAS_HADAMARD  // Walsh-Hadamard transform
+KILN_NO_GPU(Hadamard)
+#endif
+
+#ifndef KILN_GPU_HAS_FP8  // e4m3 float8 conversions
+KILN_NO_GPU(ToFP8)
+KILN_NO_GPU(FromFP8)
+#endif
+
 // No GPU kernel yet.
 KILN_NO_GPU(Inverse)
 KILN_NO_GPU(Cholesky)
@@ -153,12 +166,8 @@ KILN_NO_GPU_MULTI(SVD)
 KILN_NO_GPU_MULTI(Eigh)
 KILN_NO_GPU_MULTI(Eig)
 KILN_NO_GPU(Convolution)
-KILN_NO_GPU(FFT)
 KILN_NO_GPU(Compiled)
-KILN_NO_GPU(Hadamard)
 KILN_NO_GPU(GatherMM)
-KILN_NO_GPU(ToFP8)
-KILN_NO_GPU(FromFP8)
 KILN_NO_GPU(Solve)
 KILN_NO_GPU_MULTI(Quantize)
 KILN_NO_GPU(Dequantize)

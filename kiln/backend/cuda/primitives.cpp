@@ -313,4 +313,7 @@ void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outpu
 #define KILN_GPU_HAS_INDEXING  // primitives_index.cpp
 #define KILN_GPU_HAS_SORT
 #define KILN_GPU_HAS_RANDOM
+#define KILN_GPU_HAS_FFT  // fft.cpp
+#define KILN_GPU_HAS_HADAMARD
+#define KILN_GPU_HAS_FP8
 #include "kiln/backend/common/gpu_stubs.h"
