@@ -7,7 +7,10 @@
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python;
 - sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
-  against torch.sort / torch.take.
+  against torch.sort / torch.take;
+- linalg (cuSOLVER): Cholesky and solve of a 4096 x 4096 float32, SVD and eigh of 2048 x 2048,
+  10000 inverses of 8 x 8, against torch.linalg (`python benchmarks/bench_gpu.py linalg` runs
+  only these).
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
 """
@@ -56,12 +59,51 @@ def torch_time(fn, reps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def linalg_rows(rows: list) -> None:
+    """Factorizations and solvers against torch.linalg on the same data."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 4096
+    x = rng.standard_normal((n, n)).astype(np.float32)
+    spd = (x @ x.T / n + np.eye(n, dtype=np.float32)).astype(np.float32)
+    rhs = rng.standard_normal((n, 64)).astype(np.float32)
+    m = 2048
+    g = rng.standard_normal((m, m)).astype(np.float32)
+    small = (rng.standard_normal((10000, 8, 8)) + 4 * np.eye(8)).astype(np.float32)
+    a_spd, a_rhs, a_g, a_small = mx.array(spd), mx.array(rhs), mx.array(g), mx.array(small)
+    mx.eval(a_spd, a_rhs, a_g, a_small)
+    cases = [
+        ("cholesky 4096 f32", lambda: mx.eval(mx.linalg.cholesky(a_spd)), "cholesky", (spd,), 5),
+        ("solve 4096 f32, 64 rhs", lambda: mx.eval(mx.linalg.solve(a_spd, a_rhs)), "solve", (spd, rhs), 5),
+        ("svd 2048 f32 (U, S, Vt)", lambda: mx.eval(mx.linalg.svd(a_g)), "svd", (g,), 2),
+        ("svd 2048 f32 values", lambda: mx.eval(mx.linalg.svd(a_g, compute_uv=False)), "svdvals", (g,), 2),
+        ("eigh 2048 f32", lambda: mx.eval(mx.linalg.eigh(a_g)), "eigh", (g,), 3),
+        ("inv 10000 x 8x8 f32", lambda: mx.eval(mx.linalg.inv(a_small)), "inv", (small,), 10),
+    ]
+    for what, fn, tname, args, reps in cases:
+        t = kiln_time(fn, reps, warmup=1)
+        peer, ratio = "", ""
+        if torch is not None:
+            targs = [torch.from_numpy(v).cuda() for v in args]
+            tfn = {"cholesky": torch.linalg.cholesky, "solve": torch.linalg.solve, "svd": torch.linalg.svd,
+                   "svdvals": torch.linalg.svdvals, "eigh": torch.linalg.eigh, "inv": torch.linalg.inv}[tname]
+            tt = torch_time(lambda: tfn(*targs), reps, warmup=1)
+            peer, ratio = f"{tt * 1e3:.2f} ms", f"{tt / t:.2f} of torch"
+        rows.append((what, f"{t * 1e3:.2f} ms", peer, ratio, "cuSOLVER" if "inv 10000" not in what else "cuBLAS batched"))
+    mx.clear_cache()
+
+
 def main() -> int:
     if not mx.cuda.is_available():
         print("bench_gpu: no GPU")
         return 0
     mx.set_default_device(mx.gpu)
     rows = []  # (what, kiln, peer, ratio, note)
+    if sys.argv[1:] == ["linalg"]:
+        linalg_rows(rows)
+        print_rows(rows)
+        return 0
 
     # ---- elementwise, 256M float32 (1 GiB per array)
     n = 256 * 1024 * 1024
@@ -226,11 +268,16 @@ def main() -> int:
             peer = f"{(time.perf_counter() - t0) / reps * 1e6:.1f} us"
         rows.append((f"tiny op overhead ({dev_name})", f"{per * 1e6:.1f} us", peer, "", "x + 1 on a 0-d array, eval"))
 
+    linalg_rows(rows)
+    print_rows(rows)
+    return 0
+
+
+def print_rows(rows: list) -> None:
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
     for r in rows:
         print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
-    return 0
 
 
 if __name__ == "__main__":
