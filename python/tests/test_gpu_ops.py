@@ -203,7 +203,9 @@ def eig_check(a):
     """Eigenvalues sorted (complex order), and |eigenvectors| in the same order (2-D input)."""
     w, v = mx.linalg.eig(a)
     order = mx.argsort(w)
-    return [mx.take(w, order), mx.take(mx.abs(v), order, axis=-1)]
+    re_im = mx.view(v, mx.float32).reshape(v.shape + (2,))
+    mag = mx.sqrt(mx.sum(re_im * re_im, axis=-1))  # |v|, phase-free (no complex abs on the GPU yet)
+    return [mx.take(w, order), mx.take(mag, order, axis=-1)]
 
 
 def _setitem(a, u):

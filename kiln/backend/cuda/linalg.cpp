@@ -399,11 +399,15 @@ void Cholesky::eval_gpu(const std::vector<array>& inputs, array& out) {
   if (n == 0 || batch == 0) return;
   size_t es = a.itemsize();
   cudaDataType t = cuda_type(dbl);
-  cuda::copy_gpu("Cholesky", a, out, s);
-  char* p = ptr(out);
+  // cuSOLVER's upper factorization was slow (4096^2 float32 on an H200: 4.5 ms, torch 2.0 ms
+  // with the lower one), so both cases factor a lower triangle: for U, the row-major
+  // copy (A^T column-major, its lower triangle is A's upper one) gives L' = U^T, which read
+  // row-major is U; for L, a column-major copy of A gives L, copied back row-major.
+  array w = upper_ ? out : dense_copy(a, true, s, "Cholesky");
+  if (upper_) cuda::copy_gpu("Cholesky", a, out, s);
+  char* p = ptr(w);
   Info info(batch, s);
-  // As the CPU: the other triangle of the row-major copy (its transpose).
-  cublasFillMode_t uplo = upper_ ? CUBLAS_FILL_MODE_LOWER : CUBLAS_FILL_MODE_UPPER;
+  cublasFillMode_t uplo = CUBLAS_FILL_MODE_LOWER;
   Handles& h = handles(s, "Cholesky");
   if (batch > 1 && n <= kSmall) {
     Pointers pp(p, n * n * es, batch, s);
@@ -416,14 +420,15 @@ void Cholesky::eval_gpu(const std::vector<array>& inputs, array& out) {
     size_t dws = 0, hws = 0;
     check_solver(cusolverDnXpotrf_bufferSize(h.solver, h.params, uplo, n, t, p, n, t, &dws, &hws), "Cholesky",
                  "Xpotrf_bufferSize");
-    Work w(dws, hws, s);
+    Work wk(dws, hws, s);
     for (int64_t b = 0; b < batch; ++b) {
-      check_solver(cusolverDnXpotrf(h.solver, h.params, uplo, n, t, p + b * n * n * es, n, t, w.d.get(), w.dev,
-                                    w.h.data(), w.host, info.at(b)),
+      check_solver(cusolverDnXpotrf(h.solver, h.params, uplo, n, t, p + b * n * n * es, n, t, wk.d.get(), wk.dev,
+                                    wk.h.data(), wk.host, info.at(b)),
                    "Cholesky", "Xpotrf");
     }
   }
-  la::zero_triangle(dbl, p, batch, n, upper_, s);
+  if (!upper_) cuda::copy_gpu("Cholesky", w, out, s);
+  la::zero_triangle(dbl, ptr(out), batch, n, upper_, s);
   for (int c : info.read(s, "Cholesky")) {
     if (c > 0) {
       throw std::runtime_error(
@@ -516,21 +521,84 @@ void QRF::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs
   info.read(s, "QRF");
 }
 
-void SVD::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
-  const array& a = inputs[0];
-  cudaStream_t s = cuda::stream_of(stream());
-  bool dbl = is_double(a.dtype(), "SVD");
-  for (auto& o : outputs) cuda::alloc_device(o, s);
-  int64_t m = a.shape(-2), n = a.shape(-1), k = std::min(m, n), batch = batch_count(a);
-  if (batch == 0) return;
-  if (k == 0) {
-    // An empty matrix: U and Vt are any orthogonal matrices; the identity, as on the CPU.
-    if (compute_uv_) {
-      la::identity(dbl, cuda::device_out(outputs[0]), batch, m, s);
-      la::identity(dbl, cuda::device_out(outputs[2]), batch, n, s);
-    }
-    return;
+namespace {
+
+cusolverStatus_t gesvdj_size(cusolverDnHandle_t h, cusolverEigMode_t jobz, int m, int n, const float* a,
+                             const float* sv, const float* u, const float* v, int* lwork, gesvdjInfo_t p) {
+  return cusolverDnSgesvdj_bufferSize(h, jobz, 0, m, n, a, m, sv, u, m, v, n, lwork, p);
+}
+cusolverStatus_t gesvdj_size(cusolverDnHandle_t h, cusolverEigMode_t jobz, int m, int n, const double* a,
+                             const double* sv, const double* u, const double* v, int* lwork, gesvdjInfo_t p) {
+  return cusolverDnDgesvdj_bufferSize(h, jobz, 0, m, n, a, m, sv, u, m, v, n, lwork, p);
+}
+cusolverStatus_t gesvdj(cusolverDnHandle_t h, cusolverEigMode_t jobz, int m, int n, float* a, float* sv, float* u,
+                        float* v, void* work, int lwork, int* info, gesvdjInfo_t p) {
+  return cusolverDnSgesvdj(h, jobz, 0, m, n, a, m, sv, u, m, v, n, static_cast<float*>(work), lwork, info, p);
+}
+cusolverStatus_t gesvdj(cusolverDnHandle_t h, cusolverEigMode_t jobz, int m, int n, double* a, double* sv, double* u,
+                        double* v, void* work, int lwork, int* info, gesvdjInfo_t p) {
+  return cusolverDnDgesvdj(h, jobz, 0, m, n, a, m, sv, u, m, v, n, static_cast<double*>(work), lwork, info, p);
+}
+
+struct GesvdjParams {
+  gesvdjInfo_t p = nullptr;
+  GesvdjParams() {
+    check_solver(cusolverDnCreateGesvdjInfo(&p), "SVD", "CreateGesvdjInfo");
+    check_solver(cusolverDnXgesvdjSetSortEig(p, 1), "SVD", "XgesvdjSetSortEig");  // descending, as LAPACK
   }
+  ~GesvdjParams() { cusolverDnDestroyGesvdjInfo(p); }
+  GesvdjParams(const GesvdjParams&) = delete;
+  GesvdjParams& operator=(const GesvdjParams&) = delete;
+};
+
+// The SVD by one-sided Jacobi (gesvdj: faster than gesvd, and torch's default) of A^T, which is
+// the row-major copy read column-major: A^T = U' S V'^T, so Vt = U'^T is U' read row-major and
+// U = V' is V' (column-major) copied row-major. Singular values come sorted descending. False
+// when some matrix did not converge.
+bool svd_jacobi(const array& a, std::vector<array>& outputs, bool compute_uv, bool dbl, cudaStream_t s) {
+  int64_t m = a.shape(-2), n = a.shape(-1), k = std::min(m, n), batch = batch_count(a);
+  size_t es = a.itemsize();
+  int M = static_cast<int>(n), N = static_cast<int>(m);
+  array w = dense_copy(a, false, s, "SVD");
+  char* pw = ptr(w);
+  char* ps = static_cast<char*>(cuda::device_out(outputs[compute_uv ? 1 : 0]));
+  array vc;
+  char* pu = nullptr;
+  char* pv = nullptr;
+  if (compute_uv) {
+    pu = static_cast<char*>(cuda::device_out(outputs[2]));
+    vc = device_array(outputs[0].shape(), a.dtype(), s);
+    pv = ptr(vc);
+  }
+  cusolverEigMode_t jobz = compute_uv ? CUSOLVER_EIG_MODE_VECTOR : CUSOLVER_EIG_MODE_NOVECTOR;
+  Handles& h = handles(s, "SVD");
+  GesvdjParams params;
+  Info info(batch, s);
+  dispatch_real(dbl, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto at = [](char* base, int64_t off) { return base ? reinterpret_cast<T*>(base + off) : nullptr; };
+    int lwork = 0;
+    check_solver(gesvdj_size(h.solver, jobz, M, N, at(pw, 0), at(ps, 0), at(pu, 0), at(pv, 0), &lwork, params.p),
+                 "SVD", "gesvdj_bufferSize");
+    Scratch work(std::max<size_t>(static_cast<size_t>(lwork) * es, 1), s);
+    for (int64_t b = 0; b < batch; ++b) {
+      check_solver(gesvdj(h.solver, jobz, M, N, at(pw, b * m * n * es), at(ps, b * k * es),
+                          at(pu, b * int64_t(M) * M * es), at(pv, b * int64_t(N) * N * es), work.get(), lwork,
+                          info.at(b), params.p),
+                   "SVD", "gesvdj");
+    }
+  });
+  if (compute_uv) {
+    const Shape& us = outputs[0].shape();
+    cuda::copy_gpu("SVD", strided_view(vc, us, matrix_strides(us, m * m, 1, m)), outputs[0], s);
+  }
+  auto codes = info.read(s, "SVD");
+  return std::all_of(codes.begin(), codes.end(), [](int c) { return c == 0; });
+}
+
+// The SVD by QR iteration (gesvd), for matrices gesvdj did not converge on.
+void svd_qr(const array& a, std::vector<array>& outputs, bool compute_uv_, bool dbl, cudaStream_t s) {
+  int64_t m = a.shape(-2), n = a.shape(-1), k = std::min(m, n), batch = batch_count(a);
   size_t es = a.itemsize();
   cudaDataType t = cuda_type(dbl);
   // gesvd needs M >= N: a wide A is factored as A^T, which its row-major copy already is.
@@ -576,6 +644,26 @@ void SVD::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs
   for (int c : info.read(s, "SVD")) {
     if (c > 0) throw std::runtime_error("[SVD] The SVD did not converge.");
   }
+}
+
+}  // namespace
+
+void SVD::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  const array& a = inputs[0];
+  cudaStream_t s = cuda::stream_of(stream());
+  bool dbl = is_double(a.dtype(), "SVD");
+  for (auto& o : outputs) cuda::alloc_device(o, s);
+  int64_t m = a.shape(-2), n = a.shape(-1), k = std::min(m, n), batch = batch_count(a);
+  if (batch == 0) return;
+  if (k == 0) {
+    // An empty matrix: U and Vt are any orthogonal matrices; the identity, as on the CPU.
+    if (compute_uv_) {
+      la::identity(dbl, cuda::device_out(outputs[0]), batch, m, s);
+      la::identity(dbl, cuda::device_out(outputs[2]), batch, n, s);
+    }
+    return;
+  }
+  if (!svd_jacobi(a, outputs, compute_uv_, dbl, s)) svd_qr(a, outputs, compute_uv_, dbl, s);
 }
 
 void Eigh::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
