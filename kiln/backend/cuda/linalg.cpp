@@ -551,32 +551,28 @@ struct GesvdjParams {
   GesvdjParams& operator=(const GesvdjParams&) = delete;
 };
 
-// The SVD by one-sided Jacobi (gesvdj: faster than gesvd, and torch's default) of A^T, which is
-// the row-major copy read column-major: A^T = U' S V'^T, so Vt = U'^T is U' read row-major and
-// U = V' is V' (column-major) copied row-major. Singular values come sorted descending. False
-// when some matrix did not converge.
-bool svd_jacobi(const array& a, std::vector<array>& outputs, bool compute_uv, bool dbl, cudaStream_t s) {
+// U, S and Vt by one-sided Jacobi (gesvdj: faster than gesvd, and torch's default) of A^T,
+// which is the row-major copy read column-major: A^T = U' S V'^T, so Vt = U'^T is U' read
+// row-major and U = V' is V' (column-major) copied row-major. Singular values come sorted
+// descending. False when some matrix did not converge. Only with vectors: without them, gesvdj
+// failed (execution failed, then an illegal address) on a 5 x 3 float32 matrix on an H200.
+bool svd_jacobi(const array& a, std::vector<array>& outputs, bool dbl, cudaStream_t s) {
   int64_t m = a.shape(-2), n = a.shape(-1), k = std::min(m, n), batch = batch_count(a);
   size_t es = a.itemsize();
   int M = static_cast<int>(n), N = static_cast<int>(m);
   array w = dense_copy(a, false, s, "SVD");
   char* pw = ptr(w);
-  char* ps = static_cast<char*>(cuda::device_out(outputs[compute_uv ? 1 : 0]));
-  array vc;
-  char* pu = nullptr;
-  char* pv = nullptr;
-  if (compute_uv) {
-    pu = static_cast<char*>(cuda::device_out(outputs[2]));
-    vc = device_array(outputs[0].shape(), a.dtype(), s);
-    pv = ptr(vc);
-  }
-  cusolverEigMode_t jobz = compute_uv ? CUSOLVER_EIG_MODE_VECTOR : CUSOLVER_EIG_MODE_NOVECTOR;
+  char* ps = static_cast<char*>(cuda::device_out(outputs[1]));
+  char* pu = static_cast<char*>(cuda::device_out(outputs[2]));
+  array vc = device_array(outputs[0].shape(), a.dtype(), s);
+  char* pv = ptr(vc);
+  cusolverEigMode_t jobz = CUSOLVER_EIG_MODE_VECTOR;
   Handles& h = handles(s, "SVD");
   GesvdjParams params;
   Info info(batch, s);
   dispatch_real(dbl, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    auto at = [](char* base, int64_t off) { return base ? reinterpret_cast<T*>(base + off) : nullptr; };
+    auto at = [](char* base, int64_t off) { return reinterpret_cast<T*>(base + off); };
     int lwork = 0;
     check_solver(gesvdj_size(h.solver, jobz, M, N, at(pw, 0), at(ps, 0), at(pu, 0), at(pv, 0), &lwork, params.p),
                  "SVD", "gesvdj_bufferSize");
@@ -588,15 +584,13 @@ bool svd_jacobi(const array& a, std::vector<array>& outputs, bool compute_uv, bo
                    "SVD", "gesvdj");
     }
   });
-  if (compute_uv) {
-    const Shape& us = outputs[0].shape();
-    cuda::copy_gpu("SVD", strided_view(vc, us, matrix_strides(us, m * m, 1, m)), outputs[0], s);
-  }
+  const Shape& us = outputs[0].shape();
+  cuda::copy_gpu("SVD", strided_view(vc, us, matrix_strides(us, m * m, 1, m)), outputs[0], s);
   auto codes = info.read(s, "SVD");
   return std::all_of(codes.begin(), codes.end(), [](int c) { return c == 0; });
 }
 
-// The SVD by QR iteration (gesvd), for matrices gesvdj did not converge on.
+// The SVD by QR iteration (gesvd): singular values alone, or matrices gesvdj did not converge on.
 void svd_qr(const array& a, std::vector<array>& outputs, bool compute_uv_, bool dbl, cudaStream_t s) {
   int64_t m = a.shape(-2), n = a.shape(-1), k = std::min(m, n), batch = batch_count(a);
   size_t es = a.itemsize();
@@ -663,7 +657,8 @@ void SVD::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs
     }
     return;
   }
-  if (!svd_jacobi(a, outputs, compute_uv_, dbl, s)) svd_qr(a, outputs, compute_uv_, dbl, s);
+  // Singular values alone: gesvd (see svd_jacobi).
+  if (!compute_uv_ || !svd_jacobi(a, outputs, dbl, s)) svd_qr(a, outputs, compute_uv_, dbl, s);
 }
 
 void Eigh::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) {
