@@ -13,7 +13,9 @@
   in a subprocess: the variable is read once per process), uncompiled (100 separate launches),
   and torch eager / torch.cuda.graph;
 - FFT (complex64 2^24 points, 4096 rfft rows of 4096, a 4096 x 4096 fft2) against torch.fft, and
-  the Hadamard transform of 4096 rows of 4096 float32 against a copy of the same bytes.
+  the Hadamard transform of 4096 rows of 4096 float32 against a copy of the same bytes;
+- linalg (cuSOLVER): Cholesky and solve of a 4096 x 4096 float32, SVD and eigh of 2048 x 2048,
+  10000 inverses of 8 x 8, against torch.linalg.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`;
 `--only NAME[,NAME...]` runs some sections (names: see SECTIONS at the end).
@@ -25,6 +27,8 @@ import os
 import statistics
 import sys
 import time
+
+import numpy as np
 
 import kiln.core as mx
 
@@ -318,6 +322,42 @@ def fft_rows() -> list:
     return rows
 
 
+def linalg_rows() -> list:
+    """Factorizations and solvers against torch.linalg on the same data."""
+    rows = []
+
+    rng = np.random.default_rng(0)
+    n = 4096
+    x = rng.standard_normal((n, n)).astype(np.float32)
+    spd = (x @ x.T / n + np.eye(n, dtype=np.float32)).astype(np.float32)
+    rhs = rng.standard_normal((n, 64)).astype(np.float32)
+    m = 2048
+    g = rng.standard_normal((m, m)).astype(np.float32)
+    small = (rng.standard_normal((10000, 8, 8)) + 4 * np.eye(8)).astype(np.float32)
+    a_spd, a_rhs, a_g, a_small = mx.array(spd), mx.array(rhs), mx.array(g), mx.array(small)
+    mx.eval(a_spd, a_rhs, a_g, a_small)
+    cases = [
+        ("cholesky 4096 f32", lambda: mx.eval(mx.linalg.cholesky(a_spd)), "cholesky", (spd,), 5),
+        ("solve 4096 f32, 64 rhs", lambda: mx.eval(mx.linalg.solve(a_spd, a_rhs)), "solve", (spd, rhs), 5),
+        ("svd 2048 f32 (U, S, Vt)", lambda: mx.eval(mx.linalg.svd(a_g)), "svd", (g,), 2),
+        ("svd 2048 f32 values", lambda: mx.eval(mx.linalg.svd(a_g, compute_uv=False)), "svdvals", (g,), 2),
+        ("eigh 2048 f32", lambda: mx.eval(mx.linalg.eigh(a_g)), "eigh", (g,), 3),
+        ("inv 10000 x 8x8 f32", lambda: mx.eval(mx.linalg.inv(a_small)), "inv", (small,), 10),
+    ]
+    for what, fn, tname, args, reps in cases:
+        t = kiln_time(fn, reps, warmup=1)
+        peer, ratio = "", ""
+        if torch is not None:
+            targs = [torch.from_numpy(v).cuda() for v in args]
+            tfn = {"cholesky": torch.linalg.cholesky, "solve": torch.linalg.solve, "svd": torch.linalg.svd,
+                   "svdvals": torch.linalg.svdvals, "eigh": torch.linalg.eigh, "inv": torch.linalg.inv}[tname]
+            tt = torch_time(lambda: tfn(*targs), reps, warmup=1)
+            peer, ratio = f"{tt * 1e3:.2f} ms", f"{tt / t:.2f} of torch"
+        rows.append((what, f"{t * 1e3:.2f} ms", peer, ratio, "cuSOLVER" if "inv 10000" not in what else "cuBLAS batched"))
+    mx.clear_cache()
+    return rows
+
+
 def print_rows(rows):
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
@@ -468,7 +508,7 @@ def core_rows() -> list:
     return rows
 
 
-SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows}
+SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows}
 
 
 def main() -> int:

@@ -47,6 +47,15 @@ HAD = [(), (1,), (3, 2), (4, 8), (300, 16), (3, 12), (2, 80), (28,), (5, 4096), 
 MM = [((4, 5), (5, 3)), ((2, 3, 4), (4, 5)), ((3, 1, 4, 5), (2, 5, 6)), ((64, 128), (128, 32)), ((5,), (5, 3)),
       ((1, 7), (7, 1))]
 
+# Linalg: square (batched small, batched larger, single), rectangular, solve pairs, symmetric.
+LA_F = ["float32", "float64"]
+LA_LAYOUTS = ("contiguous", "transposed", "strided", "reversed")  # broadcast views are singular
+LA_SQ = [(1, 1), (5, 5), (4, 6, 6), (2, 3, 3, 3), (3, 40, 40), (70, 70)]
+LA_RECT = [(5, 3), (3, 5), (2, 4, 6), (2, 6, 4), (1, 1), (40, 33), (3, 33, 40)]
+LA_SOLVE = [((5, 5), (5,)), ((5, 5), (5, 3)), ((4, 6, 6), (4, 6, 2)), ((3, 40, 40), (3, 40, 7)), ((6, 6), (2, 6, 3)),
+            ((70, 70), (70, 70))]
+LA_EIGH = [(1, 1), (5, 5), (4, 6, 6), (2, 20, 20)]
+
 
 @dataclass
 class Case:
@@ -60,6 +69,8 @@ class Case:
     rtol: float | None = None
     atol: float | None = None
     names: tuple | None = None  # per-input dtype names overriding `dtypes` (None: the case's dtype)
+    atol: float | None = None
+    layouts: tuple | None = None  # the layouts run (None: all of LAYOUT_NAMES)
 
 
 def positive(rng, shape, name, i):
@@ -159,6 +170,63 @@ def part_check(p, axis, kth):
 def argpart_check(a, axis, kth):
     idx = mx.argpartition(a, kth, axis=axis)
     return part_check(mx.take_along_axis(a, idx, axis=axis), axis, kth) + [mx.sort(idx, axis=axis)]
+
+
+# ---- linalg helpers: matrices far from singular (or exactly singular), and factor outputs made
+# convention-free where the factors are unique only up to signs (QR, SVD, eigenvectors).
+
+
+def well_conditioned(rng, shape, name, i):
+    """Square matrices with a strong diagonal (input 0); right-hand sides in [-1, 1] (input 1)."""
+    x = rng.uniform(-1, 1, size=shape)
+    return x + shape[-1] * np.eye(shape[-1]) if i == 0 else x
+
+
+def spd(rng, shape, name, i):
+    x = rng.uniform(-1, 1, size=shape)
+    return x @ np.swapaxes(x, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def singular(rng, shape, name, i):
+    """Exactly singular in any layout and pivot order: row 1 and column 1 are zero."""
+    x = well_conditioned(rng, shape, name, i)
+    if i == 0:
+        x[..., 1, :] = 0
+        x[..., :, 1] = 0
+    return x
+
+
+def indefinite(rng, shape, name, i):
+    return spd(rng, shape, name, i) - 3 * shape[-1] * np.eye(shape[-1])
+
+
+def raised(f):
+    """f's evaluated result, or a marker naming the error evaluation raised (1: singular, 2: not
+    positive definite, 3: another RuntimeError): both devices must fail alike."""
+    def g(*args):
+        try:
+            out = f(*args)
+            mx.eval(out)
+            return out
+        except RuntimeError as e:
+            msg = str(e)
+            return mx.array([1.0 if "singular" in msg else 2.0 if "positive definite" in msg else 3.0])
+    return g
+
+
+def svd_check(a):
+    u, s, vt = mx.linalg.svd(a)
+    k = min(a.shape[-2:])
+    return [s, mx.abs(u[..., :, :k]), mx.abs(vt[..., :k, :])]
+
+
+def eig_check(a):
+    """Eigenvalues sorted (complex order), and |eigenvectors| in the same order (2-D input)."""
+    w, v = mx.linalg.eig(a)
+    order = mx.argsort(w)
+    re_im = mx.view(v, mx.float32).reshape(v.shape + (2,))
+    mag = mx.sqrt(mx.sum(re_im * re_im, axis=-1))  # |v|, phase-free (no complex abs on the GPU yet)
+    return [mx.take(w, order), mx.take(mag, order, axis=-1)]
 
 
 def _setitem(a, u):
@@ -358,6 +426,32 @@ CASES = [
     Case("partition", lambda a: part_check(mx.partition(a, 2, axis=-1), -1, 2), [(3, 7), (2, 3, 300)], NUMERIC),
     Case("partition_axis0", lambda a: part_check(mx.partition(a, 1, axis=0), 0, 1), [(5, 3)], NUMERIC),
     Case("argpartition", lambda a: argpart_check(a, -1, 3), [(3, 7), (2, 3, 300)], NUMERIC),
+    # ---- linalg (cuSOLVER / batched cuBLAS): batches of small matrices (the batched routines),
+    # batches of larger ones (one call per matrix), single ones; the layouts that keep full rank
+    *[Case(f"la_{name}", fn, shapes, LA_F, gen=gen, rtol=1e-4, atol=1e-4, layouts=LA_LAYOUTS) for name, fn, shapes, gen in [
+        ("inv", mx.linalg.inv, LA_SQ, well_conditioned),
+        ("tri_inv_lower", lambda a: mx.linalg.tri_inv(a), LA_SQ, well_conditioned),
+        ("tri_inv_upper", lambda a: mx.linalg.tri_inv(a, upper=True), LA_SQ, well_conditioned),
+        ("cholesky_lower", mx.linalg.cholesky, LA_SQ, spd),
+        ("cholesky_upper", lambda a: mx.linalg.cholesky(a, upper=True), LA_SQ, spd),
+        ("solve", mx.linalg.solve, LA_SOLVE, well_conditioned),
+        ("lu", lambda a: list(mx.linalg.lu_factor(a)) + [mx.linalg.lu(a)[0]], LA_RECT + LA_SQ, None),
+        ("qr", lambda a: [mx.abs(x) for x in mx.linalg.qr(a)], LA_RECT, None),
+        ("svd", svd_check, LA_RECT, None),
+        ("svd_values", lambda a: mx.linalg.svd(a, compute_uv=False), LA_RECT + LA_SQ, None),
+        ("svd_empty", lambda a: mx.linalg.svd(a), [(0, 3), (3, 0), (2, 0, 2)], None),
+        ("eigh_lower", lambda a: [mx.linalg.eigh(a)[0], mx.abs(mx.linalg.eigh(a)[1])], LA_EIGH, None),
+        ("eigh_upper", lambda a: [mx.linalg.eigh(a, UPLO="U")[0], mx.abs(mx.linalg.eigh(a, UPLO="U")[1])], LA_EIGH,
+         None),
+        ("eigvalsh", lambda a: mx.linalg.eigvalsh(a, UPLO="U"), LA_EIGH, spd),
+        ("eig", eig_check, [(1, 1), (5, 5), (8, 8)], None),
+        ("eigvals_batched", lambda a: mx.sort(mx.linalg.eigvals(a), axis=-1), [(3, 4, 4), (2, 2, 6, 6)], None),
+        ("inv_singular", raised(mx.linalg.inv), [(4, 4), (3, 5, 5)], singular),
+        ("tri_inv_singular", raised(mx.linalg.tri_inv), [(4, 4), (3, 5, 5)], singular),
+        ("solve_singular", raised(mx.linalg.solve), [((4, 4), (4, 2)), ((3, 5, 5), (3, 5, 2)), ((3, 40, 40), (3, 40, 1))],
+         singular),
+        ("cholesky_not_pd", raised(mx.linalg.cholesky), [(4, 4), (3, 5, 5), (50, 50)], indefinite),
+    ]],
     # ---- random: the Threefry stream is bit-identical on every device (key views included)
     Case("random_bits", lambda k: [mx.random.bits((3, 1001), width=w, key=k) for w in (1, 2, 4)], [(2,)],
          ["uint32"], gen=key),
@@ -441,7 +535,7 @@ def test_gpu_matches_cpu(c: Case, dt: str):
             names[0] = "bool_"
         vals = [c.gen(rng, s, n, i) if c.gen else random_values(rng, s, n, c.low, c.high)
                 for i, (s, n) in enumerate(zip(shapes, names))]
-        for layout in LAYOUT_NAMES:
+        for layout in c.layouts or LAYOUT_NAMES:
             where = f"{c.name} {dt} {shapes} {layout}"
             cpu = _run(mx.cpu, c, vals, names, layout)
             gpu = _run(mx.gpu, c, vals, names, layout)

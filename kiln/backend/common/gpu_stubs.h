@@ -157,7 +157,7 @@ KILN_NO_GPU(ToFP8)
 KILN_NO_GPU(FromFP8)
 #endif
 
-// No GPU kernel yet.
+#ifndef KILN_GPU_HAS_LINALG  // factorizations, inverses and solvers (cuSOLVER)
 KILN_NO_GPU(Inverse)
 KILN_NO_GPU(Cholesky)
 KILN_NO_GPU_MULTI(LUF)
@@ -165,10 +165,13 @@ KILN_NO_GPU_MULTI(QRF)
 KILN_NO_GPU_MULTI(SVD)
 KILN_NO_GPU_MULTI(Eigh)
 KILN_NO_GPU_MULTI(Eig)
+KILN_NO_GPU(Solve)
+#endif
+
+// No GPU kernel yet.
 KILN_NO_GPU(Convolution)
 KILN_NO_GPU(Compiled)
 KILN_NO_GPU(GatherMM)
-KILN_NO_GPU(Solve)
 KILN_NO_GPU_MULTI(Quantize)
 KILN_NO_GPU(Dequantize)
 KILN_NO_GPU(QuantizedMatmul)
