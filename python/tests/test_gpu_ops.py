@@ -69,7 +69,6 @@ class Case:
     rtol: float | None = None
     atol: float | None = None
     names: tuple | None = None  # per-input dtype names overriding `dtypes` (None: the case's dtype)
-    atol: float | None = None
     layouts: tuple | None = None  # the layouts run (None: all of LAYOUT_NAMES)
 
 
