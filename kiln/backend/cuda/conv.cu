@@ -1,0 +1,243 @@
+// Convolution kernels: the unfold (im2col) that feeds cuBLASLt, and a direct kernel for
+// convolutions with one input channel per group (depthwise), too thin for a GEMM.
+//
+// The unfold only moves bits, so it works on words of 2 to 16 bytes whatever the dtype: a
+// group's channels are copied 16 bytes at a time when they are contiguous and aligned. A thread
+// takes one word of one group's channels over a run of kernel taps (all of them when there is
+// enough parallelism, a slice of them when the kernel is huge, as in weight gradients where the
+// "kernel" is the cotangent).
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "kiln/backend/cuda/conv.h"
+#include "kiln/backend/cuda/device/types.cuh"
+#include "kiln/backend/cuda/kernels.h"
+
+namespace kiln::cuda {
+
+namespace {
+
+constexpr int kBlock = 256;
+
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Chunk {
+  T v[N];
+};
+
+// Index along spatial dim d of the input pixel that kernel tap kk meets from window start
+// `base` (in dilated, padded coordinates), or false on padding or on a hole of the dilation.
+__device__ __forceinline__ bool tap_index(const ConvGeom& g, int d, int64_t base, int kk, int64_t& i) {
+  int kd = g.flip ? g.ker[d] - 1 - kk : kk;
+  int64_t pos = base + static_cast<int64_t>(kd) * g.kdil[d];
+  if (pos < 0) return false;
+  if (g.idil[d] != 1) {
+    if (pos % g.idil[d] != 0) return false;
+    pos /= g.idil[d];
+  }
+  if (pos >= g.in[d]) return false;
+  i = pos;
+  return true;
+}
+
+// Window starts of output position p (row-major over g.out).
+__device__ __forceinline__ void window_base(const ConvGeom& g, int64_t p, int64_t* base) {
+  int64_t o2 = p % g.out[2];
+  p /= g.out[2];
+  int64_t o1 = p % g.out[1];
+  int64_t o0 = p / g.out[1];
+  base[0] = o0 * g.stride[0] - g.lo[0];
+  base[1] = o1 * g.stride[1] - g.lo[1];
+  base[2] = o2 * g.stride[2] - g.lo[2];
+}
+
+// Strides of the input in words: batch, spatial, channel.
+struct WordStrides {
+  int64_t n, s[kConvDims], c;
+};
+
+template <typename W>
+__global__ void __launch_bounds__(kBlock) unfold_kernel(const W* __restrict__ x, W* __restrict__ ws, ConvGeom g,
+                                                        WordStrides st, int64_t cgw, int64_t r0, int64_t nthreads,
+                                                        int tpt, int64_t nkc) {
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= nthreads) return;
+  int64_t cv = i % cgw;
+  int64_t t = i / cgw;
+  int64_t kc = t % nkc;
+  t /= nkc;
+  int64_t grp = t % g.groups;
+  int64_t r = t / g.groups + r0;
+  int64_t n = r / g.P;
+  int64_t base[kConvDims];
+  window_base(g, r - n * g.P, base);
+  int64_t k = kc * tpt;
+  int64_t kend = min(k + tpt, g.KS);
+  int kk[kConvDims];
+  kk[2] = static_cast<int>(k % g.ker[2]);
+  kk[1] = static_cast<int>((k / g.ker[2]) % g.ker[1]);
+  kk[0] = static_cast<int>(k / (static_cast<int64_t>(g.ker[2]) * g.ker[1]));
+  const W* xb = x + n * st.n + (grp * cgw + cv) * st.c;
+  int64_t kw = g.KS * cgw;  // words of one group's patch
+  W* dst = ws + (r - r0) * (g.groups * kw) + grp * kw + k * cgw + cv;
+  for (; k < kend; ++k, dst += cgw) {
+    int64_t i0, i1, i2;
+    bool ok = tap_index(g, 0, base[0], kk[0], i0) && tap_index(g, 1, base[1], kk[1], i1) &&
+              tap_index(g, 2, base[2], kk[2], i2);
+    if (ok) {
+      *dst = xb[i0 * st.s[0] + i1 * st.s[1] + i2 * st.s[2]];
+    } else {
+      *dst = W{};
+    }
+    if (++kk[2] == g.ker[2]) {
+      kk[2] = 0;
+      if (++kk[1] == g.ker[1]) {
+        kk[1] = 0;
+        ++kk[0];
+      }
+    }
+  }
+}
+
+template <typename W>
+void launch_unfold(const ConvGeom& g, size_t item, const void* x, void* ws, int64_t r0, int64_t rows,
+                   cudaStream_t s) {
+  constexpr int64_t w = sizeof(W);
+  int64_t per = w / static_cast<int64_t>(item);  // elements per word
+  WordStrides st;
+  st.n = g.sn / per;
+  for (int d = 0; d < kConvDims; ++d) st.s[d] = g.ss[d] / per;
+  st.c = per == 1 ? g.sc : 1;
+  int64_t cgw = g.cin_g / per;
+  // Taps per thread: all of them while that leaves ~2M threads, fewer for huge kernels.
+  int64_t work = rows * g.groups * cgw * g.KS;
+  int64_t tpt = std::clamp<int64_t>(work >> 21, 1, g.KS);
+  int64_t nkc = (g.KS + tpt - 1) / tpt;
+  int64_t nthreads = rows * g.groups * nkc * cgw;
+  auto blocks = static_cast<unsigned>((nthreads + kBlock - 1) / kBlock);
+  unfold_kernel<W><<<blocks, kBlock, 0, s>>>(static_cast<const W*>(x), static_cast<W*>(ws), g, st, cgw, r0, nthreads,
+                                            static_cast<int>(tpt), nkc);
+  check_launch("Convolution");
+}
+
+// ---- direct (one input channel per group)
+
+template <typename T, int V>
+__global__ void __launch_bounds__(kBlock) direct_kernel(const T* __restrict__ x, const T* __restrict__ wt,
+                                                        T* __restrict__ y, ConvGeom g, int64_t nthreads) {
+  using A = compute_t<T>;
+  using Vt = Chunk<T, V>;
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= nthreads) return;
+  int64_t ovs = g.cout / V;
+  int64_t o = (i % ovs) * V;
+  int64_t t = i / ovs;
+  int64_t n = t / g.P;
+  int64_t p = t - n * g.P;
+  int64_t base[kConvDims];
+  window_base(g, p, base);
+  // V > 1 only with one output channel per group (then input channel = o) and unit channel stride.
+  const T* xb = x + n * g.sn + (V == 1 ? (o / g.cout_g) * g.sc : o);
+  A acc[V];
+#pragma unroll
+  for (int j = 0; j < V; ++j) acc[j] = A(0);
+  for (int k0 = 0; k0 < g.ker[0]; ++k0) {
+    int64_t i0;
+    if (!tap_index(g, 0, base[0], k0, i0)) continue;
+    for (int k1 = 0; k1 < g.ker[1]; ++k1) {
+      int64_t i1;
+      if (!tap_index(g, 1, base[1], k1, i1)) continue;
+      const T* xr = xb + i0 * g.ss[0] + i1 * g.ss[1];
+      const T* wr = wt + ((static_cast<int64_t>(k0) * g.ker[1] + k1) * g.ker[2]) * g.cout + o;
+      for (int k2 = 0; k2 < g.ker[2]; ++k2) {
+        int64_t i2;
+        if (!tap_index(g, 2, base[2], k2, i2)) continue;
+        if constexpr (V == 1) {
+          acc[0] += cast_to<A>(xr[i2 * g.ss[2]]) * cast_to<A>(wr[k2 * g.cout]);
+        } else {
+          Vt xv = *reinterpret_cast<const Vt*>(xr + i2 * g.ss[2]);
+          Vt wv = *reinterpret_cast<const Vt*>(wr + k2 * g.cout);
+#pragma unroll
+          for (int j = 0; j < V; ++j) acc[j] += cast_to<A>(xv.v[j]) * cast_to<A>(wv.v[j]);
+        }
+      }
+    }
+  }
+  Vt r;
+#pragma unroll
+  for (int j = 0; j < V; ++j) r.v[j] = cast_to<T>(acc[j]);
+  if constexpr (V == 1) {
+    y[t * g.cout + o] = r.v[0];
+  } else {
+    *reinterpret_cast<Vt*>(y + t * g.cout + o) = r;
+  }
+}
+
+// wt (KS, cout) = the transpose of w (cout, KS): a tap's weights for all channels are contiguous.
+template <typename T>
+__global__ void __launch_bounds__(kBlock) weights_by_tap(const T* __restrict__ w, T* __restrict__ wt, int64_t cout,
+                                                         int64_t ks) {
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= cout * ks) return;
+  int64_t o = i % cout, k = i / cout;
+  wt[i] = w[o * ks + k];
+}
+
+bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+}  // namespace
+
+void conv_unfold(const ConvGeom& g, size_t item, const void* x, void* ws, int64_t r0, int64_t rows,
+                 cudaStream_t s) {
+  if (rows <= 0 || g.KS == 0 || g.cin_g == 0) return;
+  auto fits = [&](size_t w) {
+    if (w < item || (g.cin_g * static_cast<int64_t>(item)) % static_cast<int64_t>(w) != 0) return false;
+    if (w == item) return true;
+    auto iw = static_cast<int64_t>(w), it = static_cast<int64_t>(item);
+    bool ok = g.sc == 1 && aligned(x, w) && aligned(ws, w) && (g.sn * it) % iw == 0;
+    for (int d = 0; d < kConvDims; ++d) ok = ok && (g.ss[d] * it) % iw == 0;
+    return ok;
+  };
+  if (fits(16)) return launch_unfold<uint4>(g, item, x, ws, r0, rows, s);
+  if (fits(8)) return launch_unfold<uint2>(g, item, x, ws, r0, rows, s);
+  if (fits(4)) return launch_unfold<unsigned int>(g, item, x, ws, r0, rows, s);
+  if (fits(2)) return launch_unfold<unsigned short>(g, item, x, ws, r0, rows, s);
+  throw std::runtime_error("[Convolution] No unfold for element size " + std::to_string(item) + ".");
+}
+
+void conv_direct(const char* name, Dtype t, const ConvGeom& g, const void* x, const void* w, void* y,
+                 cudaStream_t s) {
+  int64_t total = g.batch * g.P * g.cout;
+  if (total == 0) return;
+  auto run = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int V = 16 / sizeof(T);
+    Scratch wt(std::max<int64_t>(1, g.cout * g.KS) * sizeof(T), s);
+    T* wtp = static_cast<T*>(wt.get());
+    int64_t nw = g.cout * g.KS;
+    if (nw > 0) {
+      weights_by_tap<T><<<static_cast<unsigned>((nw + kBlock - 1) / kBlock), kBlock, 0, s>>>(static_cast<const T*>(w),
+                                                                                             wtp, g.cout, g.KS);
+      check_launch(name);
+    }
+    bool vec = g.cout_g == 1 && g.sc == 1 && g.cout % V == 0 && aligned(x, 16) && aligned(y, 16) && g.sn % V == 0;
+    for (int d = 0; d < kConvDims; ++d) vec = vec && g.ss[d] % V == 0;
+    int64_t nthreads = vec ? total / V : total;
+    auto blocks = static_cast<unsigned>((nthreads + kBlock - 1) / kBlock);
+    if (vec) {
+      direct_kernel<T, V><<<blocks, kBlock, 0, s>>>(static_cast<const T*>(x), wtp, static_cast<T*>(y), g, nthreads);
+    } else {
+      direct_kernel<T, 1><<<blocks, kBlock, 0, s>>>(static_cast<const T*>(x), wtp, static_cast<T*>(y), g, nthreads);
+    }
+    check_launch(name);
+  };
+  switch (t.val) {
+    case Dtype::Val::float16: return run(tag<__half>{});
+    case Dtype::Val::bfloat16: return run(tag<__nv_bfloat16>{});
+    case Dtype::Val::float32: return run(tag<float>{});
+    case Dtype::Val::float64: return run(tag<double>{});
+    default: throw_unsupported_dtype(name, t);
+  }
+}
+
+}  // namespace kiln::cuda
