@@ -7,9 +7,13 @@
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python;
 - sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
-  against torch.sort / torch.take.
+  against torch.sort / torch.take;
+- convolutions on a 32x56x56 channels-last batch (3x3 64->64, 1x1 256->64, depthwise 3x3 of 64
+  channels; float32 with TF32 off, and bfloat16) against torch.nn.functional.conv2d on
+  channels_last tensors with cudnn.benchmark on.
 
-Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
+Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`;
+`python benchmarks/bench_gpu.py conv` runs the convolutions only.
 """
 
 from __future__ import annotations
@@ -56,12 +60,70 @@ def torch_time(fn, reps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def conv_rows(rows: list) -> None:
+    """Convolutions on a 32x56x56 batch, kiln (NHWC) vs torch (channels_last, cuDNN autotuned), ms per
+    convolution over 10 per timed call."""
+    n, h, w_ = 32, 56, 56
+    if torch is not None:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = False
+    for what, cin, cout, k, groups in [("conv2d 3x3 64->64", 64, 64, 3, 1), ("conv2d 1x1 256->64", 256, 64, 1, 1),
+                                        ("depthwise 3x3 64", 64, 64, 3, 64)]:
+        for dt in ["float32", "bfloat16"]:
+            kdt = getattr(mx, dt)
+            x = mx.random.normal((n, h, w_, cin)).astype(kdt)
+            wt = mx.random.normal((cout, k, k, cin // groups)).astype(kdt)
+            mx.eval(x, wt)
+            pad = k // 2
+            # 10 convolutions per timed call on both sides (kiln's times include building the graph).
+            conv10 = lambda: mx.eval([mx.conv2d(x, wt, padding=pad, groups=groups) for _ in range(10)])  # noqa: E731
+            t = kiln_time(conv10, 10) / 10
+            flops = 2 * n * h * w_ * cout * k * k * (cin // groups)
+            tu = None
+            if dt == "bfloat16" and k == 3 and groups == 1:
+                # The same through the unfold + cuBLASLt path instead of the implicit GEMM.
+                os.environ["KILN_CONV_IMPLICIT"] = "0"
+                tu = kiln_time(conv10, 10) / 10
+                del os.environ["KILN_CONV_IMPLICIT"]
+            moved = (x.size + n * h * w_ * cout) * x.itemsize
+            peer, ratio = "", ""
+            if torch is not None:
+                tdt = getattr(torch, dt)
+                tx = torch.randn(n, cin, h, w_, device="cuda", dtype=tdt).to(memory_format=torch.channels_last)
+                tw = torch.randn(cout, cin // groups, k, k, device="cuda", dtype=tdt).to(
+                    memory_format=torch.channels_last)
+                tconv10 = lambda: [torch.nn.functional.conv2d(tx, tw, padding=pad, groups=groups)  # noqa: E731
+                                   for _ in range(10)]
+                tt = torch_time(tconv10, 10, warmup=3) / 10
+                peer, ratio = f"{tt * 1e3:.3f} ms", f"{tt / t:.2f} of torch"
+                del tx, tw
+            rate = f"{moved / t / 1e9:.0f} GB/s" if groups > 1 else f"{flops / t / 1e12:.1f} TFLOP/s"
+            rows.append((f"{what} {dt}", f"{t * 1e3:.3f} ms ({rate})", peer, ratio,
+                         "TF32 off" if dt == "float32" else ""))
+            if tu is not None:
+                rows.append((f"{what} {dt} (unfold)", f"{tu * 1e3:.3f} ms ({flops / tu / 1e12:.1f} TFLOP/s)", "",
+                             f"{tt / tu:.2f} of torch" if torch is not None else "", "KILN_CONV_IMPLICIT=0"))
+            del x, wt
+    mx.clear_cache()
+
+
+def print_rows(rows: list) -> None:
+    print()
+    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
+    for r in rows:
+        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
+
+
 def main() -> int:
     if not mx.cuda.is_available():
         print("bench_gpu: no GPU")
         return 0
     mx.set_default_device(mx.gpu)
     rows = []  # (what, kiln, peer, ratio, note)
+    if sys.argv[1:] == ["conv"]:
+        conv_rows(rows)
+        print_rows(rows)
+        return 0
 
     # ---- elementwise, 256M float32 (1 GiB per array)
     n = 256 * 1024 * 1024
@@ -226,10 +288,8 @@ def main() -> int:
             peer = f"{(time.perf_counter() - t0) / reps * 1e6:.1f} us"
         rows.append((f"tiny op overhead ({dev_name})", f"{per * 1e6:.1f} us", peer, "", "x + 1 on a 0-d array, eval"))
 
-    print()
-    print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
-    for r in rows:
-        print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
+    conv_rows(rows)
+    print_rows(rows)
     return 0
 
 

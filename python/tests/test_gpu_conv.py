@@ -1,5 +1,6 @@
 """GPU convolution paths that the one-line cases in test_gpu_ops.py are too small to reach: a
-patch workspace split in chunks, and an unfold whose threads take several kernel taps each.
+patch workspace split in chunks, an unfold whose threads take several kernel taps each, and the
+implicit GEMM on a large input.
 Quarter values keep every sum exact, so the GPU must equal the CPU. Skipped without a GPU."""
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ def test_conv_workspace_chunks(monkeypatch, groups):
     np.testing.assert_array_equal(gpu, cpu)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_conv_large_unfold(dtype):
-    # Enough patch words that each unfold thread takes a run of taps (and a partial last run).
+@pytest.mark.parametrize("dtype,implicit", [("float32", "1"), ("bfloat16", "0"), ("bfloat16", "1"), ("float16", "1")])
+def test_conv_large(monkeypatch, dtype, implicit):
+    # The unfold: enough patch words that each thread takes a run of taps (and a partial last
+    # run). Half types also take the implicit GEMM unless KILN_CONV_IMPLICIT=0.
+    monkeypatch.setenv("KILN_CONV_IMPLICIT", implicit)
     rng = np.random.default_rng(2)
     x, w = quarters(rng, (8, 64, 64, 64)), quarters(rng, (64, 3, 3, 64))
     cpu, gpu = both(lambda a, b: mx.conv2d(a, b, padding=1), x, w, dtype=dtype)

@@ -7,7 +7,8 @@
 // strided batch (the groups' columns interleave in the patch rows and in the output rows).
 // Fast paths: a 1x1 convolution with stride 1 and no padding or dilation reads the input as
 // the patch matrix itself (no unfold); one input channel per group (depthwise) runs a direct
-// kernel. float32 uses no TF32 unless KILN_ENABLE_TF32=1, as matmul; half types accumulate in
+// kernel; float16/bfloat16 with C_in/groups % 32 == 0 and C_out/groups % 64 == 0 run an
+// implicit GEMM on tensor cores that gathers the patches as it goes (no workspace). float32 uses no TF32 unless KILN_ENABLE_TF32=1, as matmul; half types accumulate in
 // float, float64 in double.
 #include <cublasLt.h>
 
@@ -193,6 +194,12 @@ void gemm(Dtype dt, const Gemm& g, const void* a, const void* b, void* c, cudaSt
   }
 }
 
+// KILN_CONV_IMPLICIT=0 turns the tensor-core implicit GEMM off (to compare it with the unfold).
+bool implicit_gemm_enabled() {
+  const char* v = std::getenv("KILN_CONV_IMPLICIT");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
 // A row-major copy of `a` on the device.
 array row_major(const array& a, cudaStream_t s) {
   array c = array::placeholder(a.shape(), a.dtype());
@@ -289,6 +296,8 @@ void Convolution::eval_gpu(const std::vector<array>& inputs, array& out) {
       return;
     }
   }
+
+  if (implicit_gemm_enabled() && cuda::conv_implicit_gemm(name(), dt, g, xp, wp, y, s)) return;
 
   size_t row_bytes = static_cast<size_t>(g.groups * K) * item;
   int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(max_patch_bytes() / row_bytes), 1, rows);

@@ -6,6 +6,8 @@
 // takes one word of one group's channels over a run of kernel taps (all of them when there is
 // enough parallelism, a slice of them when the kernel is huge, as in weight gradients where the
 // "kernel" is the cotangent).
+#include <mma.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -185,6 +187,126 @@ __global__ void __launch_bounds__(kBlock) weights_by_tap(const T* __restrict__ w
 
 bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
+// ---- implicit GEMM for half types (tensor cores through WMMA)
+//
+// A block computes a 128 x 64 tile of one group's output (rows = output positions, columns =
+// output channels) with 8 warps of 32 x 32. The K loop takes 32 channels of one kernel tap at a
+// time (cin_g % 32 == 0): each thread gathers 16 bytes of two patch rows straight from the input
+// (zeros on padding) and 16 bytes of the weights, staged through registers into the other of two
+// shared buffers while the tensor cores work on the current one.
+
+constexpr int kBM = 128, kBN = 64, kBK = 32, kLds = kBK + 8, kLdc = kBN + 4;
+
+template <typename T>
+__global__ void __launch_bounds__(256) igemm_kernel(const T* __restrict__ x, const T* __restrict__ w,
+                                                    T* __restrict__ y, ConvGeom g, int64_t M) {
+  namespace wmma = nvcuda::wmma;
+  constexpr int kA = kBM * kLds, kB = kBN * kLds, kStage = kA + kB;
+  constexpr int kBytesAB = 2 * kStage * static_cast<int>(sizeof(T));
+  constexpr int kBytesC = kBM * kLdc * static_cast<int>(sizeof(float));
+  __shared__ __align__(128) unsigned char smem[kBytesAB > kBytesC ? kBytesAB : kBytesC];
+  T* sab = reinterpret_cast<T*>(smem);
+  float* sc = reinterpret_cast<float*>(smem);
+
+  const int tid = threadIdx.x;
+  const int64_t grp = blockIdx.z;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kBM;
+  const int n0 = blockIdx.y * kBN;
+  const int64_t K = g.KS * g.cin_g;
+  const int chunk = (tid & 3) * 8;  // this thread's 8 elements of a 32-element K slice
+  const int lrow = tid >> 2;        // its A rows lrow and lrow + 64, its B row lrow
+
+  int64_t base[2][kConvDims];
+  const T* arow[2];
+  bool rok[2];
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    int64_t r = m0 + lrow + 64 * j;
+    rok[j] = r < M;
+    if (!rok[j]) r = 0;
+    int64_t n = r / g.P;
+    window_base(g, r - n * g.P, base[j]);
+    arow[j] = x + n * g.sn + grp * g.cin_g + chunk;
+  }
+  const T* brow = w + (grp * g.cout_g + n0 + lrow) * K + chunk;
+
+  const int warp = tid >> 5, wm = warp & 3, wn = warp >> 2;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  uint4 ra[2], rb;
+  auto load = [&](int64_t kt) {
+    int64_t k0 = kt * kBK;
+    int64_t tap = k0 / g.cin_g;
+    int64_t c0 = k0 - tap * g.cin_g;
+    int t2 = static_cast<int>(tap % g.ker[2]);
+    int t1 = static_cast<int>((tap / g.ker[2]) % g.ker[1]);
+    int t0 = static_cast<int>(tap / (static_cast<int64_t>(g.ker[2]) * g.ker[1]));
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      int64_t i0, i1, i2;
+      bool ok = rok[j] && tap_index(g, 0, base[j][0], t0, i0) && tap_index(g, 1, base[j][1], t1, i1) &&
+                tap_index(g, 2, base[j][2], t2, i2);
+      ra[j] = ok ? *reinterpret_cast<const uint4*>(arow[j] + i0 * g.ss[0] + i1 * g.ss[1] + i2 * g.ss[2] + c0)
+                 : make_uint4(0, 0, 0, 0);
+    }
+    rb = *reinterpret_cast<const uint4*>(brow + k0);
+  };
+  auto store = [&](int buf) {
+    T* sa = sab + buf * kStage;
+    T* sb = sa + kA;
+    *reinterpret_cast<uint4*>(sa + lrow * kLds + chunk) = ra[0];
+    *reinterpret_cast<uint4*>(sa + (lrow + 64) * kLds + chunk) = ra[1];
+    *reinterpret_cast<uint4*>(sb + lrow * kLds + chunk) = rb;
+  };
+
+  const int64_t nk = K / kBK;
+  load(0);
+  store(0);
+  __syncthreads();
+  for (int64_t kt = 0; kt < nk; ++kt) {
+    int buf = static_cast<int>(kt & 1);
+    if (kt + 1 < nk) load(kt + 1);
+    const T* sa = sab + buf * kStage;
+    const T* sb = sa + kA;
+#pragma unroll
+    for (int kk = 0; kk < kBK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a[i], sa + (wm * 32 + i * 16) * kLds + kk, kLds);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], sb + (wn * 32 + j * 16) * kLds + kk, kLds);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+    if (kt + 1 < nk) store(buf ^ 1);
+    __syncthreads();
+  }
+  // The tile through shared memory (the operand buffers are free now), then 16-byte stores.
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+      wmma::store_matrix_sync(sc + (wm * 32 + i * 16) * kLdc + wn * 32 + j * 16, acc[i][j], kLdc,
+                              wmma::mem_row_major);
+  __syncthreads();
+  for (int c = tid; c < kBM * kBN / 8; c += 256) {
+    int m = c / (kBN / 8), col = (c % (kBN / 8)) * 8;
+    int64_t r = m0 + m;
+    if (r >= M) continue;
+    Chunk<T, 8> o;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) o.v[e] = cast_to<T>(sc[m * kLdc + col + e]);
+    *reinterpret_cast<Chunk<T, 8>*>(y + r * g.cout + grp * g.cout_g + n0 + col) = o;
+  }
+}
+
 }  // namespace
 
 void conv_unfold(const ConvGeom& g, size_t item, const void* x, void* ws, int64_t r0, int64_t rows,
@@ -203,6 +325,31 @@ void conv_unfold(const ConvGeom& g, size_t item, const void* x, void* ws, int64_
   if (fits(4)) return launch_unfold<unsigned int>(g, item, x, ws, r0, rows, s);
   if (fits(2)) return launch_unfold<unsigned short>(g, item, x, ws, r0, rows, s);
   throw std::runtime_error("[Convolution] No unfold for element size " + std::to_string(item) + ".");
+}
+
+bool conv_implicit_gemm(const char* name, Dtype t, const ConvGeom& g, const void* x, const void* w, void* y,
+                        cudaStream_t s) {
+  if (t != float16 && t != bfloat16) return false;
+  if (g.cin_g % kBK != 0 || g.cout_g % kBN != 0 || g.sc != 1) return false;
+  if (!aligned(x, 16) || !aligned(w, 16) || !aligned(y, 16) || g.sn % 8 != 0) return false;
+  for (int d = 0; d < kConvDims; ++d) {
+    if (g.ss[d] % 8 != 0) return false;
+  }
+  int64_t M = g.batch * g.P;
+  if (M == 0) return true;
+  if ((M + kBM - 1) / kBM > 0x7fffffff || g.groups > 65535 || g.cout_g / kBN > 65535) return false;
+  dim3 grid(static_cast<unsigned>((M + kBM - 1) / kBM), static_cast<unsigned>(g.cout_g / kBN),
+            static_cast<unsigned>(g.groups));
+  if (t == float16) {
+    igemm_kernel<__half><<<grid, 256, 0, s>>>(static_cast<const __half*>(x), static_cast<const __half*>(w),
+                                              static_cast<__half*>(y), g, M);
+  } else {
+    igemm_kernel<__nv_bfloat16><<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x),
+                                                     static_cast<const __nv_bfloat16*>(w),
+                                                     static_cast<__nv_bfloat16*>(y), g, M);
+  }
+  check_launch(name);
+  return true;
 }
 
 void conv_direct(const char* name, Dtype t, const ConvGeom& g, const void* x, const void* w, void* y,

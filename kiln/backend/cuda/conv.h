@@ -33,6 +33,12 @@ struct ConvGeom {
 void conv_unfold(const ConvGeom& g, size_t itemsize, const void* x, void* ws, int64_t r0, int64_t rows,
                  cudaStream_t s);
 
+/** y (batch, P, cout) = the convolution as an implicit GEMM on tensor cores (float16 and
+ *  bfloat16, C_in/groups a multiple of 32, C_out/groups a multiple of 64, 16-byte aligned
+ *  channels); false (nothing launched) when the problem does not qualify. `w` is row-major. */
+bool conv_implicit_gemm(const char* name, Dtype t, const ConvGeom& g, const void* x, const void* w, void* y,
+                        cudaStream_t s);
+
 /** y (batch, P, cout) = the convolution when each group has one input channel (cin_g == 1):
  *  output channel o reads input channel o / cout_g. `w` is the row-major (cout, KS) weight. */
 void conv_direct(const char* name, Dtype t, const ConvGeom& g, const void* x, const void* w, void* y,
