@@ -177,7 +177,23 @@ void gemm(Dtype dt, const Gemm& g, const void* a, const void* b, void* c, cudaSt
     if (g.batch > 1) v |= static_cast<uint64_t>(stride) * item;
     return alignment(v);
   };
-  const Plan& p = get_plan(dt, g, bits(a, g.lda, g.sa), bits(b, g.ldb, g.sb), bits(c, g.ldc, g.sc));
+  const Plan* pp = nullptr;
+  try {
+    pp = &get_plan(dt, g, bits(a, g.lda, g.sa), bits(b, g.ldb, g.sb), bits(c, g.ldc, g.sc));
+  } catch (const std::runtime_error&) {
+    if (g.batch == 1) throw;
+  }
+  if (pp == nullptr) {
+    // No algorithm for the interleaved batch: one GEMM per group.
+    Gemm one = g;
+    one.batch = 1;
+    for (int64_t i = 0; i < g.batch; ++i) {
+      gemm(dt, one, static_cast<const char*>(a) + i * g.sa * item, static_cast<const char*>(b) + i * g.sb * item,
+           static_cast<char*>(c) + i * g.sc * item, s);
+    }
+    return;
+  }
+  const Plan& p = *pp;
   bool dbl = dt == float64;
   double one_d = 1.0, zero_d = 0.0;
   float one_f = 1.0f, zero_f = 0.0f;
