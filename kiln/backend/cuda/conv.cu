@@ -124,6 +124,9 @@ void launch_unfold(const ConvGeom& g, size_t item, const void* x, void* ws, int6
 
 // ---- direct (one input channel per group)
 
+// Output positions per thread: the index arithmetic (64-bit divisions) is paid once per run.
+constexpr int kRun = 4;
+
 template <typename T, int V>
 __global__ void __launch_bounds__(kBlock) direct_kernel(const T* __restrict__ x, const T* __restrict__ wt,
                                                         T* __restrict__ y, ConvGeom g, int64_t nthreads) {
@@ -133,45 +136,63 @@ __global__ void __launch_bounds__(kBlock) direct_kernel(const T* __restrict__ x,
   if (i >= nthreads) return;
   int64_t ovs = g.cout / V;
   int64_t o = (i % ovs) * V;
-  int64_t t = i / ovs;
+  int64_t t = (i / ovs) * kRun;  // first of this thread's flat positions (batch * P + p)
+  int64_t total = g.batch * g.P;
   int64_t n = t / g.P;
   int64_t p = t - n * g.P;
-  int64_t base[kConvDims];
-  window_base(g, p, base);
+  int64_t q2 = p % g.out[2];
+  p /= g.out[2];
+  int64_t q1 = p % g.out[1];
+  int64_t q0 = p / g.out[1];
   // V > 1 only with one output channel per group (then input channel = o) and unit channel stride.
-  const T* xb = x + n * g.sn + (V == 1 ? (o / g.cout_g) * g.sc : o);
-  A acc[V];
+  const int64_t coff = V == 1 ? (o / g.cout_g) * g.sc : o;
+  for (int r = 0; r < kRun && t < total; ++r, ++t) {
+    int64_t base[kConvDims] = {q0 * g.stride[0] - g.lo[0], q1 * g.stride[1] - g.lo[1], q2 * g.stride[2] - g.lo[2]};
+    const T* xb = x + n * g.sn + coff;
+    A acc[V];
 #pragma unroll
-  for (int j = 0; j < V; ++j) acc[j] = A(0);
-  for (int k0 = 0; k0 < g.ker[0]; ++k0) {
-    int64_t i0;
-    if (!tap_index(g, 0, base[0], k0, i0)) continue;
-    for (int k1 = 0; k1 < g.ker[1]; ++k1) {
-      int64_t i1;
-      if (!tap_index(g, 1, base[1], k1, i1)) continue;
-      const T* xr = xb + i0 * g.ss[0] + i1 * g.ss[1];
-      const T* wr = wt + ((static_cast<int64_t>(k0) * g.ker[1] + k1) * g.ker[2]) * g.cout + o;
-      for (int k2 = 0; k2 < g.ker[2]; ++k2) {
-        int64_t i2;
-        if (!tap_index(g, 2, base[2], k2, i2)) continue;
-        if constexpr (V == 1) {
-          acc[0] += cast_to<A>(xr[i2 * g.ss[2]]) * cast_to<A>(wr[k2 * g.cout]);
-        } else {
-          Vt xv = *reinterpret_cast<const Vt*>(xr + i2 * g.ss[2]);
-          Vt wv = *reinterpret_cast<const Vt*>(wr + k2 * g.cout);
+    for (int j = 0; j < V; ++j) acc[j] = A(0);
+    for (int k0 = 0; k0 < g.ker[0]; ++k0) {
+      int64_t i0;
+      if (!tap_index(g, 0, base[0], k0, i0)) continue;
+      for (int k1 = 0; k1 < g.ker[1]; ++k1) {
+        int64_t i1;
+        if (!tap_index(g, 1, base[1], k1, i1)) continue;
+        const T* xr = xb + i0 * g.ss[0] + i1 * g.ss[1];
+        const T* wr = wt + ((static_cast<int64_t>(k0) * g.ker[1] + k1) * g.ker[2]) * g.cout + o;
+        for (int k2 = 0; k2 < g.ker[2]; ++k2) {
+          int64_t i2;
+          if (!tap_index(g, 2, base[2], k2, i2)) continue;
+          if constexpr (V == 1) {
+            acc[0] += cast_to<A>(xr[i2 * g.ss[2]]) * cast_to<A>(wr[k2 * g.cout]);
+          } else {
+            Vt xv = *reinterpret_cast<const Vt*>(xr + i2 * g.ss[2]);
+            Vt wv = *reinterpret_cast<const Vt*>(wr + k2 * g.cout);
 #pragma unroll
-          for (int j = 0; j < V; ++j) acc[j] += cast_to<A>(xv.v[j]) * cast_to<A>(wv.v[j]);
+            for (int j = 0; j < V; ++j) acc[j] += cast_to<A>(xv.v[j]) * cast_to<A>(wv.v[j]);
+          }
         }
       }
     }
-  }
-  Vt r;
+    Vt res;
 #pragma unroll
-  for (int j = 0; j < V; ++j) r.v[j] = cast_to<T>(acc[j]);
-  if constexpr (V == 1) {
-    y[t * g.cout + o] = r.v[0];
-  } else {
-    *reinterpret_cast<Vt*>(y + t * g.cout + o) = r;
+    for (int j = 0; j < V; ++j) res.v[j] = cast_to<T>(acc[j]);
+    if constexpr (V == 1) {
+      y[t * g.cout + o] = res.v[0];
+    } else {
+      *reinterpret_cast<Vt*>(y + t * g.cout + o) = res;
+    }
+    // Next position: row-major over (batch, out0, out1, out2).
+    if (++q2 == g.out[2]) {
+      q2 = 0;
+      if (++q1 == g.out[1]) {
+        q1 = 0;
+        if (++q0 == g.out[0]) {
+          q0 = 0;
+          ++n;
+        }
+      }
+    }
   }
 }
 
@@ -237,23 +258,40 @@ __global__ void __launch_bounds__(256) igemm_kernel(const T* __restrict__ x, con
 #pragma unroll
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
-  uint4 ra[2], rb;
-  auto load = [&](int64_t kt) {
-    int64_t k0 = kt * kBK;
-    int64_t tap = k0 / g.cin_g;
-    int64_t c0 = k0 - tap * g.cin_g;
-    int t2 = static_cast<int>(tap % g.ker[2]);
-    int t1 = static_cast<int>((tap / g.ker[2]) % g.ker[1]);
-    int t0 = static_cast<int>(tap / (static_cast<int64_t>(g.ker[2]) * g.ker[1]));
+  // The K slices in order: channels c0.. of tap (t0, t1, t2); each row's input offset for the
+  // tap (or that it falls on padding) is worked out once per tap, not per slice.
+  int64_t c0 = 0;
+  int t0 = 0, t1 = 0, t2 = 0;
+  int64_t aoff[2];
+  bool aok[2];
+  auto tap_setup = [&]() {
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      int64_t i0, i1, i2;
-      bool ok = rok[j] && tap_index(g, 0, base[j][0], t0, i0) && tap_index(g, 1, base[j][1], t1, i1) &&
-                tap_index(g, 2, base[j][2], t2, i2);
-      ra[j] = ok ? *reinterpret_cast<const uint4*>(arow[j] + i0 * g.ss[0] + i1 * g.ss[1] + i2 * g.ss[2] + c0)
-                 : make_uint4(0, 0, 0, 0);
+      int64_t i0 = 0, i1 = 0, i2 = 0;
+      aok[j] = rok[j] && tap_index(g, 0, base[j][0], t0, i0) && tap_index(g, 1, base[j][1], t1, i1) &&
+               tap_index(g, 2, base[j][2], t2, i2);
+      aoff[j] = aok[j] ? i0 * g.ss[0] + i1 * g.ss[1] + i2 * g.ss[2] : 0;
     }
-    rb = *reinterpret_cast<const uint4*>(brow + k0);
+  };
+  uint4 ra[2], rb;
+  auto load = [&](int64_t kt) {  // called for kt = 0, 1, 2, ... in turn
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      ra[j] = aok[j] ? *reinterpret_cast<const uint4*>(arow[j] + aoff[j] + c0) : make_uint4(0, 0, 0, 0);
+    }
+    rb = *reinterpret_cast<const uint4*>(brow + kt * kBK);
+    c0 += kBK;
+    if (c0 == g.cin_g) {
+      c0 = 0;
+      if (++t2 == g.ker[2]) {
+        t2 = 0;
+        if (++t1 == g.ker[1]) {
+          t1 = 0;
+          ++t0;
+        }
+      }
+      if (t0 < g.ker[0]) tap_setup();
+    }
   };
   auto store = [&](int buf) {
     T* sa = sab + buf * kStage;
@@ -264,6 +302,7 @@ __global__ void __launch_bounds__(256) igemm_kernel(const T* __restrict__ x, con
   };
 
   const int64_t nk = K / kBK;
+  tap_setup();
   load(0);
   store(0);
   __syncthreads();
@@ -369,7 +408,7 @@ void conv_direct(const char* name, Dtype t, const ConvGeom& g, const void* x, co
     }
     bool vec = g.cout_g == 1 && g.sc == 1 && g.cout % V == 0 && aligned(x, 16) && aligned(y, 16) && g.sn % V == 0;
     for (int d = 0; d < kConvDims; ++d) vec = vec && g.ss[d] % V == 0;
-    int64_t nthreads = vec ? total / V : total;
+    int64_t nthreads = (vec ? g.cout / V : g.cout) * ((g.batch * g.P + kRun - 1) / kRun);
     auto blocks = static_cast<unsigned>((nthreads + kBlock - 1) / kBlock);
     if (vec) {
       direct_kernel<T, V><<<blocks, kBlock, 0, s>>>(static_cast<const T*>(x), wtp, static_cast<T*>(y), g, nthreads);
