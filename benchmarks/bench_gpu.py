@@ -15,7 +15,10 @@
 - FFT (complex64 2^24 points, 4096 rfft rows of 4096, a 4096 x 4096 fft2) against torch.fft, and
   the Hadamard transform of 4096 rows of 4096 float32 against a copy of the same bytes;
 - linalg (cuSOLVER): Cholesky and solve of a 4096 x 4096 float32, SVD and eigh of 2048 x 2048,
-  10000 inverses of 8 x 8, against torch.linalg.
+  10000 inverses of 8 x 8, against torch.linalg;
+- convolutions on a 32x56x56 channels-last batch (3x3 64->64, 1x1 256->64, depthwise 3x3 of 64
+  channels; float32 with TF32 off, and bfloat16) against torch.nn.functional.conv2d on
+  channels_last tensors with cudnn.benchmark on.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`;
 `--only NAME[,NAME...]` runs some sections (names: see SECTIONS at the end).
@@ -358,6 +361,55 @@ def linalg_rows() -> list:
     return rows
 
 
+def conv_rows() -> list:
+    """Convolutions on a 32x56x56 batch, kiln (NHWC) vs torch (channels_last, cuDNN autotuned), ms per
+    convolution over 10 per timed call."""
+    rows = []
+    n, h, w_ = 32, 56, 56
+    if torch is not None:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = False
+    for what, cin, cout, k, groups in [("conv2d 3x3 64->64", 64, 64, 3, 1), ("conv2d 1x1 256->64", 256, 64, 1, 1),
+                                        ("depthwise 3x3 64", 64, 64, 3, 64)]:
+        for dt in ["float32", "bfloat16"]:
+            kdt = getattr(mx, dt)
+            x = mx.random.normal((n, h, w_, cin)).astype(kdt)
+            wt = mx.random.normal((cout, k, k, cin // groups)).astype(kdt)
+            mx.eval(x, wt)
+            pad = k // 2
+            # 10 convolutions per timed call on both sides (kiln's times include building the graph).
+            conv10 = lambda: mx.eval([mx.conv2d(x, wt, padding=pad, groups=groups) for _ in range(10)])  # noqa: E731
+            t = kiln_time(conv10, 10) / 10
+            flops = 2 * n * h * w_ * cout * k * k * (cin // groups)
+            tu = None
+            if dt == "bfloat16" and k == 3 and groups == 1:
+                # The same through the unfold + cuBLASLt path instead of the implicit GEMM.
+                os.environ["KILN_CONV_IMPLICIT"] = "0"
+                tu = kiln_time(conv10, 10) / 10
+                del os.environ["KILN_CONV_IMPLICIT"]
+            moved = (x.size + n * h * w_ * cout) * x.itemsize
+            peer, ratio = "", ""
+            if torch is not None:
+                tdt = getattr(torch, dt)
+                tx = torch.randn(n, cin, h, w_, device="cuda", dtype=tdt).to(memory_format=torch.channels_last)
+                tw = torch.randn(cout, cin // groups, k, k, device="cuda", dtype=tdt).to(
+                    memory_format=torch.channels_last)
+                tconv10 = lambda: [torch.nn.functional.conv2d(tx, tw, padding=pad, groups=groups)  # noqa: E731
+                                   for _ in range(10)]
+                tt = torch_time(tconv10, 10, warmup=3) / 10
+                peer, ratio = f"{tt * 1e3:.3f} ms", f"{tt / t:.2f} of torch"
+                del tx, tw
+            rate = f"{moved / t / 1e9:.0f} GB/s" if groups > 1 else f"{flops / t / 1e12:.1f} TFLOP/s"
+            rows.append((f"{what} {dt}", f"{t * 1e3:.3f} ms ({rate})", peer, ratio,
+                         "TF32 off" if dt == "float32" else ""))
+            if tu is not None:
+                rows.append((f"{what} {dt} (unfold)", f"{tu * 1e3:.3f} ms ({flops / tu / 1e12:.1f} TFLOP/s)", "",
+                             f"{tt / tu:.2f} of torch" if torch is not None else "", "KILN_CONV_IMPLICIT=0"))
+            del x, wt
+    mx.clear_cache()
+    return rows
+
+
 def print_rows(rows):
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
@@ -508,7 +560,7 @@ def core_rows() -> list:
     return rows
 
 
-SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows}
+SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows, "conv": conv_rows}
 
 
 def main() -> int:

@@ -226,6 +226,11 @@ def eig_check(a):
     re_im = mx.view(v, mx.float32).reshape(v.shape + (2,))
     mag = mx.sqrt(mx.sum(re_im * re_im, axis=-1))  # |v|, phase-free (no complex abs on the GPU yet)
     return [mx.take(w, order), mx.take(mag, order, axis=-1)]
+def _conv_vjp(f, x, w):
+    """f(x, w) and its vjp for a cotangent of ones (the gradients of both inputs)."""
+    out = f(x, w)
+    _, grads = mx.vjp(f, [x, w], [mx.ones(out.shape, dtype=out.dtype)])
+    return [out, *grads]
 
 
 def _setitem(a, u):
@@ -496,6 +501,62 @@ CASES = [
          ["uint8"], gen=all_bytes),
     Case("fp8_round_trip", lambda a: mx.from_fp8(mx.to_fp8(a), dtype=a.dtype), [(3, 5), (1027,)], FLOATS,
          gen=fp8_values),
+    # ---- convolution (quarter values: sums are exact, so any order matches the CPU): unfold +
+    # GEMM, 1x1 GEMM without unfold, direct depthwise; transposed convolutions and gradients
+    Case("conv1d", lambda x, w: mx.conv1d(x, w, padding=1), [((2, 9, 4), (6, 3, 4)), ((1, 12, 3), (5, 4, 3))], FLOATS,
+         gen=quarters),
+    Case("conv1d_stride_dil", lambda x, w: mx.conv1d(x, w, stride=2, padding=2, dilation=2), [((2, 11, 4), (6, 3, 4))],
+         FLOATS, gen=quarters),
+    Case("conv2d", lambda x, w: mx.conv2d(x, w, padding=1), [((2, 7, 6, 8), (16, 3, 3, 8)), ((2, 9, 9, 3), (8, 3, 3, 3))],
+         FLOATS, gen=quarters),
+    Case("conv2d_stride_pad_dil", lambda x, w: mx.conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
+         [((2, 8, 7, 6), (5, 3, 2, 6))], FLOATS, gen=quarters),
+    # (channels in multiples of 32 in, 64 out: float16/bfloat16 take the tensor-core implicit GEMM)
+    Case("conv2d_wide", lambda x, w: mx.conv2d(x, w, padding=1), [((2, 6, 5, 64), (64, 3, 3, 64))], FLOATS,
+         gen=quarters),
+    Case("conv2d_wide_groups", lambda x, w: mx.conv2d(x, w, stride=2, padding=1, groups=2),
+         [((1, 9, 7, 64), (128, 3, 3, 32))], FLOATS, gen=quarters),
+    Case("conv3d_wide", lambda x, w: mx.conv3d(x, w, padding=(0, 1, 1)), [((1, 3, 4, 5, 32), (64, 2, 3, 3, 32))],
+         FLOATS, gen=quarters),
+    Case("conv_transpose2d_wide", lambda x, w: mx.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+         [((1, 5, 4, 32), (64, 3, 3, 32))], FLOATS, gen=quarters),
+    Case("conv2d_groups", lambda x, w: mx.conv2d(x, w, padding=1, groups=2), [((2, 6, 5, 8), (6, 3, 3, 4))], FLOATS,
+         gen=quarters),
+    Case("conv2d_1x1", lambda x, w: mx.conv2d(x, w), [((2, 5, 5, 16), (8, 1, 1, 16))], FLOATS, gen=quarters),
+    Case("conv2d_1x1_groups", lambda x, w: mx.conv2d(x, w, groups=4), [((2, 5, 3, 16), (8, 1, 1, 4))], FLOATS,
+         gen=quarters),
+    Case("conv2d_1x1_stride", lambda x, w: mx.conv2d(x, w, stride=2), [((2, 5, 5, 16), (8, 1, 1, 16))], FLOATS,
+         gen=quarters),
+    Case("conv2d_depthwise", lambda x, w: mx.conv2d(x, w, padding=1, groups=x.shape[-1]),
+         [((2, 7, 7, 8), (8, 3, 3, 1)), ((1, 6, 5, 5), (5, 3, 3, 1))], FLOATS, gen=quarters),
+    Case("conv2d_depthwise_mult", lambda x, w: mx.conv2d(x, w, stride=2, padding=1, groups=4),
+         [((2, 6, 6, 4), (8, 3, 3, 1))], FLOATS, gen=quarters),
+    Case("conv2d_one_channel", lambda x, w: mx.conv2d(x, w, padding=2), [((2, 6, 7, 1), (4, 5, 5, 1))], FLOATS,
+         gen=quarters),
+    Case("conv3d", lambda x, w: mx.conv3d(x, w, stride=(1, 2, 1), padding=1),
+         [((1, 4, 5, 6, 3), (4, 2, 3, 2, 3)), ((2, 3, 4, 4, 8), (4, 3, 3, 3, 8))], FLOATS, gen=quarters),
+    Case("conv_general", lambda x, w: mx.conv_general(x, w, stride=[1, 2], padding=([0, 2], [1, 0]),
+                                                      kernel_dilation=[2, 1], input_dilation=[2, 1], flip=True),
+         [((2, 5, 6, 4), (3, 2, 3, 4))], FLOATS, gen=quarters),
+    Case("conv_general_neg_pad", lambda x, w: mx.conv_general(x, w, padding=([-1], [1])), [((2, 9, 4), (3, 3, 4))],
+         FLOATS, gen=quarters),
+    Case("conv_transpose1d", lambda x, w: mx.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1, groups=2),
+         [((2, 7, 4), (6, 3, 2))], FLOATS, gen=quarters),
+    Case("conv_transpose2d", lambda x, w: mx.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+         [((2, 5, 4, 8), (6, 3, 3, 8))], FLOATS, gen=quarters),
+    Case("conv_transpose3d", lambda x, w: mx.conv_transpose3d(x, w, stride=2, padding=1),
+         [((1, 3, 3, 2, 4), (2, 2, 3, 2, 4))], FLOATS, gen=quarters),
+    Case("convolve", lambda a, v: [mx.convolve(a, v), mx.convolve(a, v, mode="same")], [((50,), (7,))], FLOATS,
+         gen=quarters),
+    Case("conv2d_vjp", lambda x, w: _conv_vjp(lambda a, b: mx.conv2d(a, b, stride=2, padding=1), x, w),
+         [((2, 7, 6, 8), (16, 3, 3, 8))], FLOATS, gen=quarters),
+    Case("conv2d_vjp_groups", lambda x, w: _conv_vjp(lambda a, b: mx.conv2d(a, b, padding=1, groups=2), x, w),
+         [((2, 6, 5, 8), (6, 3, 3, 4))], FLOATS, gen=quarters),
+    Case("conv2d_vjp_depthwise", lambda x, w: _conv_vjp(lambda a, b: mx.conv2d(a, b, padding=1, groups=8), x, w),
+         [((2, 7, 7, 8), (8, 3, 3, 1))], FLOATS, gen=quarters),
+    Case("conv1d_vjp_dilated", lambda x, w: _conv_vjp(lambda a, b: mx.conv1d(a, b, stride=3, padding=2, dilation=2),
+                                                      x, w),
+         [((2, 13, 4), (6, 3, 4))], FLOATS, gen=quarters),
 ]
 
 # The layouts every case runs its inputs through (helpers.LAYOUTS).

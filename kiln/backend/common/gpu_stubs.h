@@ -168,8 +168,11 @@ KILN_NO_GPU_MULTI(Eig)
 KILN_NO_GPU(Solve)
 #endif
 
-// No GPU kernel yet.
+#ifndef KILN_GPU_HAS_CONV  // convolutions
 KILN_NO_GPU(Convolution)
+#endif
+
+// No GPU kernel yet.
 KILN_NO_GPU(Compiled)
 KILN_NO_GPU(GatherMM)
 KILN_NO_GPU_MULTI(Quantize)

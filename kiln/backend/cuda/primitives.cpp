@@ -317,4 +317,5 @@ void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outpu
 #define KILN_GPU_HAS_HADAMARD
 #define KILN_GPU_HAS_FP8
 #define KILN_GPU_HAS_LINALG  // linalg.cpp
+#define KILN_GPU_HAS_CONV  // conv.cpp
 #include "kiln/backend/common/gpu_stubs.h"
