@@ -203,14 +203,26 @@ def test_fused_kernels_are_built_and_cached_on_disk(tmp_path):
         print("ok")
         """
     )
+    def kernels(where):
+        # The CPU JIT's shared objects, or the CUDA kernels NVRTC built (a GPU is the default device).
+        jit = tmp_path / where / "jit"
+        return sorted(jit.glob("kernel-*.so")) + sorted(jit.glob("cuda-*.cubin")) + sorted(jit.glob("cuda-*.ptx"))
+
     for disable in (False, True):
         env = dict(os.environ, KILN_CACHE_DIR=str(tmp_path / ("off" if disable else "on")))
         if disable:
             env["KILN_DISABLE_JIT"] = "1"
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
-        kernels = list((tmp_path / ("off" if disable else "on") / "jit").glob("kernel-*.so"))
-        assert (len(kernels) == 0) if disable else (len(kernels) >= 2)
+        found = kernels("off" if disable else "on")
+        assert (len(found) == 0) if disable else (len(found) >= 2)
+    # A fresh process loads the kernels from the disk cache: nothing is built or written again.
+    built = {k: k.stat().st_mtime_ns for k in kernels("on")}
+    env = dict(os.environ, KILN_CACHE_DIR=str(tmp_path / "on"), KILN_JIT_VERBOSE="1")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert {k: k.stat().st_mtime_ns for k in kernels("on")} == built
+    assert out.stderr.count("from the disk cache") >= 2, out.stderr
 
 
 def test_global_random_state_through_compile():

@@ -144,6 +144,10 @@ KILN_NO_GPU(SliceUpdate)
 KILN_NO_GPU(RandomBits)
 #endif
 
+#ifndef KILN_GPU_HAS_COMPILED  // fused elementwise chains of compile (NVRTC)
+KILN_NO_GPU(Compiled)
+#endif
+
 // No GPU kernel yet.
 KILN_NO_GPU(Inverse)
 KILN_NO_GPU(Cholesky)
@@ -154,7 +158,6 @@ KILN_NO_GPU_MULTI(Eigh)
 KILN_NO_GPU_MULTI(Eig)
 KILN_NO_GPU(Convolution)
 KILN_NO_GPU(FFT)
-KILN_NO_GPU(Compiled)
 KILN_NO_GPU(Hadamard)
 KILN_NO_GPU(GatherMM)
 KILN_NO_GPU(ToFP8)

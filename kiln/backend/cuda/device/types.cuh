@@ -1,19 +1,30 @@
 // Device element types for kiln dtypes, the type each is computed in, element conversion, and
-// the dtype dispatch every kernel family uses.
+// the dtype dispatch every kernel family uses. The device part also compiles under NVRTC (the
+// fused kernels of compile include it, kiln/backend/cuda/compiled.cpp): there the standard
+// library is libcu++'s (cuda::std, seen as std) and the host dispatch is left out.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#ifdef __CUDACC_RTC__
+#include <cuda/std/cstdint>
+#include <cuda/std/type_traits>
+#include <cuda/std/utility>
+namespace std {
+using namespace ::cuda::std;
+}
+#else
 #include <cstdint>
 #include <stdexcept>
 #include <type_traits>
 
 #include "kiln/dtype.h"
+#endif
 
 namespace kiln::cuda {
 
-/** complex64 on the device: only converted and copied for now. */
+/** complex64 on the device (arithmetic and functions in complex.cuh). */
 struct alignas(8) complex64_d {
   float re, im;
 };
@@ -69,6 +80,7 @@ __device__ __forceinline__ D cast_to(S v) {
   }
 }
 
+#ifndef __CUDACC_RTC__
 template <typename T>
 struct tag {
   using type = T;
@@ -114,5 +126,6 @@ constexpr Dtype::Val dtype_of() {
   else if constexpr (std::is_same_v<T, double>) return Dtype::Val::float64;
   else return Dtype::Val::complex64;
 }
+#endif  // __CUDACC_RTC__
 
 }  // namespace kiln::cuda
