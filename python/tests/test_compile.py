@@ -268,3 +268,18 @@ def test_equal_constants_and_subexpressions_are_merged():
     mx.export_to_dot(buf, out)
     assert "Compiled(Broadcast, Multiply, Add)" in buf.getvalue()
     np.testing.assert_array_equal(np.array(out), [4.0, 4.0, 4.0])
+
+
+@pytest.mark.kiln_only("kiln's node names in export_to_dot")
+def test_complex_chains_are_fused():
+    rng = np.random.default_rng(0)
+    a = mx.array((rng.uniform(-2, 2, (5, 7)) + 1j * rng.uniform(-2, 2, (5, 7))).astype(np.complex64))
+    b = mx.array((rng.uniform(-2, 2, (7,)) + 1j * rng.uniform(-2, 2, (7,))).astype(np.complex64))
+    for f in (lambda a, b: mx.exp(a * b) + mx.sqrt(a) / (b + 2),
+              lambda a, b: mx.abs(a * a + 1) + mx.real(a) * mx.imag(b),
+              lambda a, b: mx.sigmoid(a) * mx.arctanh(b) - mx.power(a, b)):
+        got = mx.compile(f)(a, b)
+        buf = io.StringIO()
+        mx.export_to_dot(buf, got)
+        assert "Compiled(" in buf.getvalue()
+        np.testing.assert_allclose(np.array(got), np.array(f(a, b)), rtol=1e-5, atol=1e-6)
