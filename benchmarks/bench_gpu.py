@@ -18,7 +18,10 @@
   10000 inverses of 8 x 8, against torch.linalg;
 - convolutions on a 32x56x56 channels-last batch (3x3 64->64, 1x1 256->64, depthwise 3x3 of 64
   channels; float32 with TF32 off, and bfloat16) against torch.nn.functional.conv2d on
-  channels_last tensors with cudnn.benchmark on.
+  channels_last tensors with cudnn.benchmark on;
+- compiled GELU (erf form) on 64M float32: the fused NVRTC kernel against the same ops
+  uncompiled, torch eager and torch.compile (when it works here), as a fraction of the copy
+  bandwidth; NVRTC's first build of a kernel and a fresh process's load of it from the disk cache.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`;
 `--only NAME[,NAME...]` runs some sections (names: see SECTIONS at the end).
@@ -27,8 +30,11 @@ Prints a summary table last. Run on a machine with a GPU: `python benchmarks/ben
 from __future__ import annotations
 
 import os
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -410,6 +416,116 @@ def conv_rows() -> list:
     return rows
 
 
+_JIT_SCRIPT = """
+import sys, time, kiln.core as mx
+mx.set_default_device(mx.gpu)
+x = mx.ones((1 << 20,))
+mx.eval(x)
+f = mx.compile(lambda x: x * {c} * (1 + mx.erf(x * 0.7071067811865476)) + mx.tanh(x))
+t0 = time.perf_counter()
+mx.eval(f(x))
+mx.synchronize()
+t1 = time.perf_counter()
+mx.eval(f(x))
+mx.synchronize()
+print("first_call_ms", (t1 - t0) * 1e3, "second_call_ms", (time.perf_counter() - t1) * 1e3)
+"""
+
+
+_TORCH_COMPILE_SCRIPT = """
+import time, torch
+n = 64 * 1024 * 1024
+tx = torch.sin(torch.arange(n, dtype=torch.float32, device="cuda") * 1e-3)
+f = torch.compile(lambda t: t * 0.5 * (1 + torch.erf(t * 0.7071067811865476)))
+t0 = time.perf_counter()
+f(tx)
+torch.cuda.synchronize()
+build = time.perf_counter() - t0
+ts = []
+for _ in range(22):
+    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    s.record()
+    f(tx)
+    e.record()
+    e.synchronize()
+    ts.append(s.elapsed_time(e) / 1e3)
+ts.sort()
+print("tc", ts[len(ts) // 2], build)
+"""
+
+
+def compiled_rows() -> list:
+    """Compiled GELU on 64M float32 vs uncompiled kiln, torch eager and torch.compile; NVRTC build
+    and disk-cache load times (fresh processes, a fresh cache directory)."""
+    rows = []
+    n = 64 * 1024 * 1024
+    nbytes = 2 * n * 4  # read x, write the result
+
+    def gelu(x):
+        return x * 0.5 * (1 + mx.erf(x * 0.7071067811865476))
+
+    x = mx.sin(mx.arange(n, dtype=mx.float32) * 1e-3)
+    mx.eval(x)
+    gelu_c = mx.compile(gelu)
+    copy_bw = None
+    tx = None
+    if torch is not None:
+        tx = torch.sin(torch.arange(n, dtype=torch.float32, device="cuda") * 1e-3)
+        ty = torch.empty_like(tx)
+        copy_bw = nbytes / torch_time(lambda: ty.copy_(tx), 20)
+        del ty
+        rows.append(("d2d copy 256 MiB (torch)", f"{copy_bw / 1e9:.0f} GB/s", "", "", "bytes read + written"))
+    t_eager = kiln_time(lambda: mx.eval(gelu(x)), 10)
+    t_comp = kiln_time(lambda: mx.eval(gelu_c(x)), 20)
+    peer = ""
+    if torch is not None:
+        def tgelu(t):
+            return t * 0.5 * (1 + torch.erf(t * 0.7071067811865476))
+        tt = torch_time(lambda: tgelu(tx), 10)
+        peer = f"{nbytes / tt / 1e9:.0f} GB/s"
+    for what, t, note in [("gelu 64M f32, uncompiled", t_eager, "5 kernels"),
+                          ("gelu 64M f32, compiled", t_comp, f"{t_eager / t_comp:.1f}x uncompiled")]:
+        frac = f"{nbytes / t / copy_bw:.2f} of copy" if copy_bw else ""
+        rows.append((what, f"{nbytes / t / 1e9:.0f} GB/s ({t * 1e3:.2f} ms)", peer + " eager" if peer else "", frac,
+                     note))
+        print(rows[-1], flush=True)
+    # NVRTC: a fresh cache directory, then a fresh process with the cache filled.
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, KILN_CACHE_DIR=d, KILN_JIT_VERBOSE="1")
+        script = _JIT_SCRIPT.format(c=0.5 + (os.getpid() % 1000) * 1e-6)  # a chain no cache has seen
+        for what in ("NVRTC first build", "disk-cache load (fresh process)"):
+            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+            ms = re.findall(r"in ([0-9.]+) ms", out.stderr)
+            calls = re.findall(r"first_call_ms ([0-9.]+) second_call_ms ([0-9.]+)", out.stdout)
+            if out.returncode != 0 or not calls:
+                rows.append((what, "failed", "", "", out.stderr.strip()[-200:]))
+                continue
+            first, second = (float(v) for v in calls[0])
+            rows.append((what, f"{float(ms[0]) if ms else float('nan'):.1f} ms", "", "",
+                         f"first call {first:.1f} ms, next {second:.2f} ms"))
+            print(rows[-1], flush=True)
+    # torch.compile last, in a child process with a time limit: it may be slow to build, or
+    # unavailable offline.
+    if torch is not None:
+        what = "gelu 64M f32, torch.compile"
+        try:
+            out = subprocess.run([sys.executable, "-c", _TORCH_COMPILE_SCRIPT], capture_output=True, text=True,
+                                 timeout=150)
+            found = re.findall(r"tc ([0-9.e-]+) ([0-9.e-]+)", out.stdout)
+            if not found:
+                raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "no result")
+            tt, build = (float(v) for v in found[0])
+            rows.append((what, f"{nbytes / tt / 1e9:.0f} GB/s ({tt * 1e3:.2f} ms)", "",
+                         f"{nbytes / tt / copy_bw:.2f} of copy", f"kiln compiled {tt / t_comp:.2f} of it; "
+                         f"first call {build:.1f} s"))
+        except Exception as e:  # noqa: BLE001 - report whatever stopped it
+            rows.append((what, "unavailable", "", "", f"{type(e).__name__}: {e}"[:120]))
+        print(rows[-1], flush=True)
+    del x, tx
+    mx.clear_cache()
+    return rows
+
+
 def print_rows(rows):
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
@@ -560,7 +676,8 @@ def core_rows() -> list:
     return rows
 
 
-SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows, "conv": conv_rows}
+SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows, "conv": conv_rows,
+            "compiled": compiled_rows}
 
 
 def main() -> int:

@@ -136,13 +136,9 @@ void merge_equal_nodes(std::vector<array>& tape, std::vector<array>& outputs) {
 // ---------------------------------------------------------------- fusion
 
 bool fusable(const array& node) {
-  if (node.outputs().size() != 1 || node.dtype() == complex64) return false;
+  if (node.outputs().size() != 1) return false;
   auto& p = node.primitive();
-  if (!p.is_elementwise() && !dynamic_cast<Broadcast*>(&p)) return false;
-  for (auto& in : node.inputs()) {
-    if (in.dtype() == complex64) return false;
-  }
-  return true;
+  return p.is_elementwise() || dynamic_cast<Broadcast*>(&p);
 }
 
 // Groups elementwise nodes into Compiled nodes. A group grows from its output backwards through

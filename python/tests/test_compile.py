@@ -203,14 +203,26 @@ def test_fused_kernels_are_built_and_cached_on_disk(tmp_path):
         print("ok")
         """
     )
+    def kernels(where):
+        # The CPU JIT's shared objects, or the CUDA kernels NVRTC built (a GPU is the default device).
+        jit = tmp_path / where / "jit"
+        return sorted(jit.glob("kernel-*.so")) + sorted(jit.glob("cuda-*.cubin")) + sorted(jit.glob("cuda-*.ptx"))
+
     for disable in (False, True):
         env = dict(os.environ, KILN_CACHE_DIR=str(tmp_path / ("off" if disable else "on")))
         if disable:
             env["KILN_DISABLE_JIT"] = "1"
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
-        kernels = list((tmp_path / ("off" if disable else "on") / "jit").glob("kernel-*.so"))
-        assert (len(kernels) == 0) if disable else (len(kernels) >= 2)
+        found = kernels("off" if disable else "on")
+        assert (len(found) == 0) if disable else (len(found) >= 2)
+    # A fresh process loads the kernels from the disk cache: nothing is built or written again.
+    built = {k: k.stat().st_mtime_ns for k in kernels("on")}
+    env = dict(os.environ, KILN_CACHE_DIR=str(tmp_path / "on"), KILN_JIT_VERBOSE="1")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert {k: k.stat().st_mtime_ns for k in kernels("on")} == built
+    assert out.stderr.count("from the disk cache") >= 2, out.stderr
 
 
 def test_global_random_state_through_compile():
@@ -256,3 +268,18 @@ def test_equal_constants_and_subexpressions_are_merged():
     mx.export_to_dot(buf, out)
     assert "Compiled(Broadcast, Multiply, Add)" in buf.getvalue()
     np.testing.assert_array_equal(np.array(out), [4.0, 4.0, 4.0])
+
+
+@pytest.mark.kiln_only("kiln's node names in export_to_dot")
+def test_complex_chains_are_fused():
+    rng = np.random.default_rng(0)
+    a = mx.array((rng.uniform(-2, 2, (5, 7)) + 1j * rng.uniform(-2, 2, (5, 7))).astype(np.complex64))
+    b = mx.array((rng.uniform(-2, 2, (7,)) + 1j * rng.uniform(-2, 2, (7,))).astype(np.complex64))
+    for f in (lambda a, b: mx.exp(a * b) + mx.sqrt(a) / (b + 2),
+              lambda a, b: mx.abs(a * a + 1) + mx.real(a) * mx.imag(b),
+              lambda a, b: mx.sigmoid(a) * mx.arctanh(b) - mx.power(a, b)):
+        got = mx.compile(f)(a, b)
+        buf = io.StringIO()
+        mx.export_to_dot(buf, got)
+        assert "Compiled(" in buf.getvalue()
+        np.testing.assert_allclose(np.array(got), np.array(f(a, b)), rtol=1e-5, atol=1e-6)

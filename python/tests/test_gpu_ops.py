@@ -240,6 +240,36 @@ def _setitem(a, u):
     return b
 
 
+def cplx(rng, shape, name, i, scale=3.0):
+    """complex64 values with both parts in [-scale, scale] (random_values gives real ones)."""
+    if name != "complex64":
+        return random_values(rng, shape, name)
+    re, im = rng.uniform(-scale, scale, size=shape), rng.uniform(-scale, scale, size=shape)
+    return (re + 1j * im).astype(np.complex64)
+
+
+def cplx_small(rng, shape, name, i):
+    return cplx(rng, shape, name, i, scale=1.5)
+
+
+def _compiled(f, shapeless=False):
+    """On the GPU, f compiled afresh on every call (a compiled function replays the stream it was
+    traced on); shapeless functions also run with every input's last axis doubled (a new shape,
+    the same kernel). The CPU reference is f uncompiled: test_compile checks the CPU JIT against
+    it, and building CPU kernels for every case here took minutes of the GPU machine's time."""
+    def run(*a):
+        g = mx.compile(f, shapeless=shapeless) if mx.default_device() == mx.gpu else f
+        out = g(*a)
+        if not shapeless:
+            return out
+        return [out, g(*[mx.concatenate([x, x], axis=-1) if x.ndim else x * 2 for x in a])]
+    return run
+
+
+def _gelu(x):
+    return x * 0.5 * (1 + mx.erf(x * 0.7071067811865476))
+
+
 CASES = [
     # ---- unary
     Case("abs", mx.abs, U, NUMERIC + BOOL),
@@ -557,6 +587,40 @@ CASES = [
     Case("conv1d_vjp_dilated", lambda x, w: _conv_vjp(lambda a, b: mx.conv1d(a, b, stride=3, padding=2, dilation=2),
                                                       x, w),
          [((2, 13, 4), (6, 3, 4))], FLOATS, gen=quarters),
+    # ---- compiled: fused elementwise chains built by NVRTC (every layout in LAYOUTS: dense,
+    # transposed, strided, reversed and broadcast inputs take the dense or the strided kernel)
+    Case("compiled_gelu", _compiled(_gelu), U + [(4099,), (3, 1 << 12)], FLOATS),
+    Case("compiled_chain", _compiled(lambda a, b: mx.tanh(a * 0.5 + b) * mx.exp(-a)), B, FLOATS),
+    Case("compiled_ints", _compiled(lambda a, b: mx.where(a > b, a * b, b - a) + (a == b)), B,
+         ["uint8", "int16", "uint32", "int64"]),
+    Case("compiled_bool", _compiled(lambda a, b: mx.logical_or(a > 0.5, mx.logical_and(b < 0, a < b))), B,
+         ["int8", "uint64", "float16", "float32"]),
+    Case("compiled_bool_in", _compiled(lambda a, b: mx.not_equal(a, b) | (a & b)), B, BOOL),
+    Case("compiled_mixed_dtypes", _compiled(lambda a, i: mx.maximum(a * i, a - 1) / (1 + mx.abs(i))), B, FLOATS,
+         names=(None, "int32")),
+    Case("compiled_astype", _compiled(lambda a: (a.astype(mx.float32) * 3).astype(a.dtype) + a), U, NUMERIC),
+    Case("compiled_astype_f16", _compiled(lambda a: mx.sigmoid(a.astype(mx.float16)) * 2 + a.astype(mx.bfloat16)), U,
+         ["float32", "int32"]),
+    Case("compiled_select", _compiled(lambda c, x, y: mx.where(c, x * 2, y + 1) - x), T3,
+         ["int32", "bfloat16", "float64"], gen=condition),
+    Case("compiled_int_ops", _compiled(lambda a, b: (a // (mx.abs(b) + 1)) + (a % 3) + (a << 1) - (a >> 2)), B,
+         ["int8", "int32", "int64", "uint16"]),
+    Case("compiled_shapeless", _compiled(lambda a, b: mx.exp(a * b) - mx.sqrt(mx.abs(b)) + 1, shapeless=True),
+         [((3, 5), (3, 5)), ((2, 3, 4), (4,)), ((1027,), ()), ((4099,), (4099,))], FLOATS),
+    Case("compiled_complex", _compiled(lambda a, b: mx.exp(a * b) + mx.sqrt(a) / (b + 2)), B, ["complex64"],
+         gen=cplx_small),
+    Case("compiled_complex_mixed", _compiled(lambda a, b: mx.abs(a * a + 1) + mx.real(a) * b), B, ["complex64"],
+         gen=cplx_small, names=(None, "float32")),
+    # ---- complex64 elementwise (the CPU's std::complex definitions)
+    *[Case(f"complex_{f.__name__}", f, U, ["complex64"], gen=cplx) for f in (
+        mx.exp, mx.log, mx.sqrt, mx.rsqrt, mx.sin, mx.cos, mx.tan, mx.sinh, mx.cosh, mx.tanh, mx.arcsin, mx.arccos,
+        mx.arctan, mx.arcsinh, mx.arccosh, mx.arctanh, mx.expm1, mx.log1p, mx.log2, mx.log10, mx.sigmoid, mx.abs,
+        mx.sign, mx.square, mx.negative, mx.round, mx.conjugate)],
+    Case("complex_real_imag", lambda a: [a.real, a.imag], U, ["complex64"], gen=cplx),
+    *[Case(f"complex_{f.__name__}", f, B, ["complex64"], gen=cplx) for f in (
+        mx.add, mx.subtract, mx.multiply, mx.divide, mx.maximum, mx.minimum, mx.equal, mx.not_equal, mx.less,
+        mx.less_equal, mx.greater, mx.greater_equal)],
+    Case("complex_power", mx.power, B, ["complex64"], gen=cplx_small),
 ]
 
 # The layouts every case runs its inputs through (helpers.LAYOUTS).

@@ -172,8 +172,11 @@ KILN_NO_GPU(Solve)
 KILN_NO_GPU(Convolution)
 #endif
 
-// No GPU kernel yet.
+#ifndef KILN_GPU_HAS_COMPILED  // fused elementwise chains of compile (NVRTC)
 KILN_NO_GPU(Compiled)
+#endif
+
+// No GPU kernel yet.
 KILN_NO_GPU(GatherMM)
 KILN_NO_GPU_MULTI(Quantize)
 KILN_NO_GPU(Dequantize)

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "kiln/backend/common/jit_cache.h"
 #include "kiln/backend/cpu/thread_pool.h"
 #include "kiln/compile.h"
 
@@ -63,6 +64,7 @@ const char* storage_type(Dtype t) {
     case bfloat16: return "bfloat16_t";
     case float32: return "float";
     case float64: return "double";
+    case complex64: return "complex64_t";
     default: return nullptr;
   }
 }
@@ -167,12 +169,7 @@ std::string kernel_source(const Compiled& c, const std::string& layout) {
 
 // ---------------------------------------------------------------- building and loading
 
-fs::path cache_dir() {
-  if (const char* d = std::getenv("KILN_CACHE_DIR")) return fs::path(d) / "jit";
-  if (const char* d = std::getenv("XDG_CACHE_HOME")) return fs::path(d) / "kiln" / "jit";
-  if (const char* h = std::getenv("HOME")) return fs::path(h) / ".cache" / "kiln" / "jit";
-  return fs::temp_directory_path() / "kiln-jit";
-}
+using jit::cache_dir;
 
 std::string hex(size_t h) {
   std::ostringstream os;
@@ -227,7 +224,8 @@ Kernel* load_kernel(const std::string& source) {
     fs::path inc = header_dir();
     std::string key = hex(std::hash<std::string>{}(source + kFlags + inc.string()));
     fs::path so = cache_dir() / ("kernel-" + key + ".so");
-    if (!fs::exists(so)) {
+    bool from_cache = fs::exists(so);
+    if (!from_cache) {
       std::string tag = std::to_string(getpid());
       fs::path src = cache_dir() / ("kernel-" + key + "." + tag + ".cpp");
       fs::path tmp = cache_dir() / ("kernel-" + key + "." + tag + ".so");
@@ -253,6 +251,9 @@ Kernel* load_kernel(const std::string& source) {
         kernel = std::make_unique<Kernel>();
         kernel->fn = dlsym(h, "kiln_kernel");
         if (!kernel->fn) kernel.reset();
+        if (kernel && from_cache && jit::verbose()) {
+          std::fprintf(stderr, "[compile] Loaded a fused kernel from the disk cache: %s\n", so.c_str());
+        }
       }
     }
   } catch (const std::exception&) {
@@ -263,10 +264,7 @@ Kernel* load_kernel(const std::string& source) {
   return k;
 }
 
-bool jit_disabled() {
-  static bool disabled = std::getenv("KILN_DISABLE_JIT") != nullptr;
-  return disabled;
-}
+bool jit_disabled() { return jit::disabled(); }
 
 bool supported(const Compiled& c) {
   for (auto& e : c.externals()) {

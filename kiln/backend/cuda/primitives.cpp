@@ -318,4 +318,5 @@ void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outpu
 #define KILN_GPU_HAS_FP8
 #define KILN_GPU_HAS_LINALG  // linalg.cpp
 #define KILN_GPU_HAS_CONV  // conv.cpp
+#define KILN_GPU_HAS_COMPILED  // compiled.cpp
 #include "kiln/backend/common/gpu_stubs.h"

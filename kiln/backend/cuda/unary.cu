@@ -18,12 +18,12 @@ void run_unary(const char* name, Dtype in_t, Dtype out_t, const void* in, void* 
   dispatch_device_types(in_t, name, [&](auto tag) {
     using In = typename decltype(tag)::type;
     using C = compute_t<In>;
-    if constexpr (std::is_same_v<In, complex64_d>) {
-      throw std::invalid_argument(std::string("[") + name + "] complex64 has no GPU implementation yet.");
-    } else if constexpr (!Op::template ok<C>) {
+    if constexpr (!Op::template ok<C>) {
       throw_unsupported_dtype(name, in_t);
     } else {
-      using Out = std::conditional_t<std::is_same_v<typename Op::template out<C>, bool>, bool, In>;
+      // The input's type, unless the op returns another (bool; float from complex abs/real/imag).
+      using R = typename Op::template out<C>;
+      using Out = std::conditional_t<std::is_same_v<R, C>, In, R>;
       if (out_t != dtype_of<Out>()) throw_unsupported_dtype(name, out_t);
       kernels::launch(name, l, s, UnaryFn<Op, In, Out>{}, static_cast<Out*>(out), static_cast<const In*>(in));
     }

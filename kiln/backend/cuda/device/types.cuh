@@ -1,19 +1,70 @@
 // Device element types for kiln dtypes, the type each is computed in, element conversion, and
-// the dtype dispatch every kernel family uses.
+// the dtype dispatch every kernel family uses. The device part also compiles under NVRTC (the
+// fused kernels of compile include it, kiln/backend/cuda/compiled.cpp): there the standard
+// library is libcu++'s (cuda::std, seen as std) and the host dispatch is left out.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#ifdef __CUDACC_RTC__
+// NVRTC has no standard library. libcu++'s <cuda/std/type_traits> costs ~0.7 s of every fused
+// kernel's build, so the few traits the device headers use are spelled out here.
+#include <cuda/std/cstdint>
+namespace std {
+template <bool B, class T, class F>
+struct conditional {
+  using type = T;
+};
+template <class T, class F>
+struct conditional<false, T, F> {
+  using type = F;
+};
+template <bool B, class T, class F>
+using conditional_t = typename conditional<B, T, F>::type;
+template <class A, class B>
+inline constexpr bool is_same_v = false;
+template <class A>
+inline constexpr bool is_same_v<A, A> = true;
+template <class T, class... U>
+inline constexpr bool is_any_of_v = (is_same_v<T, U> || ...);
+template <class T>
+inline constexpr bool is_integral_v =
+    is_any_of_v<T, bool, char, signed char, unsigned char, short, unsigned short, int, unsigned, long, unsigned long,
+                long long, unsigned long long>;
+template <class T>
+inline constexpr bool is_floating_point_v = is_any_of_v<T, float, double, long double>;
+template <class T>
+inline constexpr bool is_arithmetic_v = is_integral_v<T> || is_floating_point_v<T>;
+template <class T, bool = is_arithmetic_v<T>>
+inline constexpr bool is_signed_v = T(-1) < T(0);
+template <class T>
+inline constexpr bool is_signed_v<T, false> = false;
+template <class T, bool = is_arithmetic_v<T>>
+inline constexpr bool is_unsigned_v = T(0) < T(-1);
+template <class T>
+inline constexpr bool is_unsigned_v<T, false> = false;
+template <class T> struct make_unsigned { using type = T; };
+template <> struct make_unsigned<char> { using type = unsigned char; };
+template <> struct make_unsigned<signed char> { using type = unsigned char; };
+template <> struct make_unsigned<short> { using type = unsigned short; };
+template <> struct make_unsigned<int> { using type = unsigned; };
+template <> struct make_unsigned<long> { using type = unsigned long; };
+template <> struct make_unsigned<long long> { using type = unsigned long long; };
+template <class T>
+using make_unsigned_t = typename make_unsigned<T>::type;
+}  // namespace std
+#else
 #include <cstdint>
 #include <stdexcept>
 #include <type_traits>
 
 #include "kiln/dtype.h"
+#endif
 
 namespace kiln::cuda {
 
-/** complex64 on the device: only converted and copied for now. */
+/** complex64 on the device (arithmetic and functions in complex.cuh). */
 struct alignas(8) complex64_d {
   float re, im;
 };
@@ -69,6 +120,7 @@ __device__ __forceinline__ D cast_to(S v) {
   }
 }
 
+#ifndef __CUDACC_RTC__
 template <typename T>
 struct tag {
   using type = T;
@@ -114,5 +166,6 @@ constexpr Dtype::Val dtype_of() {
   else if constexpr (std::is_same_v<T, double>) return Dtype::Val::float64;
   else return Dtype::Val::complex64;
 }
+#endif  // __CUDACC_RTC__
 
 }  // namespace kiln::cuda
