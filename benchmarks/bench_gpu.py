@@ -7,9 +7,13 @@
 - bfloat16 and float32 (TF32 off) GEMM 8192^3 against torch.matmul;
 - per-op overhead of building and evaluating a tiny op from Python;
 - sort of 16M float32 (one row, and 4096 rows of 4096) and a gather of 64M int32 indices
-  against torch.sort / torch.take.
+  against torch.sort / torch.take;
+- 4-bit affine (group 64) quantized_matmul with bfloat16 x: decode (1 row, effective GB/s of the
+  packed weights, scales and biases read) and prefill (512 rows) against torch's bfloat16
+  matmul with the dense weight.
 
-Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`.
+Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`
+(`python benchmarks/bench_gpu.py quantized` runs the quantized rows only).
 """
 
 from __future__ import annotations
@@ -56,12 +60,58 @@ def torch_time(fn, reps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def quantized_rows(rows) -> None:
+    """4-bit affine (group 64) quantized_matmul, bfloat16, against torch bfloat16 matmul.
+
+    Decode products take microseconds, so both sides run 50 of them per timing (one kiln graph,
+    one stream of torch launches) and report the time per product."""
+    inner = 50
+    for n, k in [(4096, 4096), (14336, 4096)]:
+        w = (mx.sin(mx.arange(n * k, dtype=mx.float32) * 1e-3).reshape(n, k) * 0.05).astype(mx.bfloat16)
+        wq, sc, bi = mx.quantize(w, 64, 4)
+        mx.eval(wq, sc, bi)
+        wbytes = wq.nbytes + sc.nbytes + bi.nbytes
+        tw = torch.randn(n, k, device="cuda", dtype=torch.bfloat16) if torch is not None else None
+        for m in (1, 512):
+            x = (mx.cos(mx.arange(m * k, dtype=mx.float32) * 1e-2).reshape(m, k)).astype(mx.bfloat16)
+            mx.eval(x)
+            reps = inner if m == 1 else 5
+            t = kiln_time(lambda: mx.eval([mx.quantized_matmul(x, wq, sc, bi) for _ in range(reps)]), 10) / reps
+            peer, ratio = "", ""
+            if tw is not None:
+                tx = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+
+                def tf():
+                    for _ in range(reps):
+                        tx @ tw.T
+
+                tt = torch_time(tf, 10) / reps
+                if m == 1:
+                    peer = f"{tt * 1e6:.1f} us ({n * k * 2 / tt / 1e9:.0f} GB/s)"
+                else:
+                    peer = f"{2 * m * n * k / tt / 1e12:.0f} TFLOP/s"
+                ratio = f"{tt / t:.2f} of torch"
+            if m == 1:
+                what, val = f"qmm 4b decode {n}x{k}", f"{t * 1e6:.1f} us ({wbytes / t / 1e9:.0f} GB/s)"
+                note = "GB/s of packed w+scales+biases"
+            else:
+                what, val = f"qmm 4b prefill 512x{n}x{k}", f"{2 * m * n * k / t / 1e12:.0f} TFLOP/s"
+                note = "dequantize + cuBLAS bf16"
+            rows.append((what, val, peer, ratio, note))
+        del w, wq, sc, bi, tw
+        mx.clear_cache()
+
+
 def main() -> int:
     if not mx.cuda.is_available():
         print("bench_gpu: no GPU")
         return 0
     mx.set_default_device(mx.gpu)
     rows = []  # (what, kiln, peer, ratio, note)
+    if sys.argv[1:] == ["quantized"]:
+        quantized_rows(rows)
+        print_rows(rows)
+        return 0
 
     # ---- elementwise, 256M float32 (1 GiB per array)
     n = 256 * 1024 * 1024
@@ -226,11 +276,16 @@ def main() -> int:
             peer = f"{(time.perf_counter() - t0) / reps * 1e6:.1f} us"
         rows.append((f"tiny op overhead ({dev_name})", f"{per * 1e6:.1f} us", peer, "", "x + 1 on a 0-d array, eval"))
 
+    quantized_rows(rows)
+    print_rows(rows)
+    return 0
+
+
+def print_rows(rows) -> None:
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
     for r in rows:
         print(f"{r[0]:<28} {r[1]:<26} {r[2]:<16} {r[3]:<16} {r[4]}")
-    return 0
 
 
 if __name__ == "__main__":

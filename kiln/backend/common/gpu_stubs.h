@@ -144,6 +144,17 @@ KILN_NO_GPU(SliceUpdate)
 KILN_NO_GPU(RandomBits)
 #endif
 
+#ifndef KILN_GPU_HAS_QUANTIZED  // quantize, dequantize, products with quantized weights
+KILN_NO_GPU_MULTI(Quantize)
+KILN_NO_GPU(Dequantize)
+KILN_NO_GPU(QuantizedMatmul)
+KILN_NO_GPU(GatherQMM)
+#endif
+
+#ifndef KILN_GPU_HAS_GATHER_MM  // matrix products of operands picked by index
+KILN_NO_GPU(GatherMM)
+#endif
+
 // No GPU kernel yet.
 KILN_NO_GPU(Inverse)
 KILN_NO_GPU(Cholesky)
@@ -156,14 +167,9 @@ KILN_NO_GPU(Convolution)
 KILN_NO_GPU(FFT)
 KILN_NO_GPU(Compiled)
 KILN_NO_GPU(Hadamard)
-KILN_NO_GPU(GatherMM)
 KILN_NO_GPU(ToFP8)
 KILN_NO_GPU(FromFP8)
 KILN_NO_GPU(Solve)
-KILN_NO_GPU_MULTI(Quantize)
-KILN_NO_GPU(Dequantize)
-KILN_NO_GPU(QuantizedMatmul)
-KILN_NO_GPU(GatherQMM)
 
 }  // namespace kiln
 

@@ -253,4 +253,6 @@ void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outpu
 #define KILN_GPU_HAS_INDEXING  // primitives_index.cpp
 #define KILN_GPU_HAS_SORT
 #define KILN_GPU_HAS_RANDOM
+#define KILN_GPU_HAS_QUANTIZED  // primitives_quantized.cpp
+#define KILN_GPU_HAS_GATHER_MM  // gather_mm.cpp
 #include "kiln/backend/common/gpu_stubs.h"
