@@ -162,7 +162,8 @@ void quantized_product(const char* name, const std::vector<array>& inputs, bool 
   }
   // Many rows: dequantize each product's matrix, then GEMM.
   cuda::Scratch wd(static_cast<size_t>(count * wr * wc) * size_of(t), s);
-  cuda::dequantize(t, q, wp, sp, has_b ? bp : nullptr, pt, bt, nullptr, wr, wc, w.shape(-1), batch, wd.get(), s);
+  cuda::dequantize(t, q, wp, sp, has_b ? bp : nullptr, pt, bt, nullptr, wr, wc, w.shape(-1), batch, wd.get(), s,
+                   false);
   if (single) {
     cuda::gemm(name, t, false, transpose, rows, N, K, xp, K, wd.get(), transpose ? K : N, o, s);
     return;

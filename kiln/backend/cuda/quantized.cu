@@ -283,7 +283,7 @@ __global__ void quantize_kernel(const T* __restrict__ w, int64_t ngroups, int gr
 
 // ---- dequantize: eight elements a thread, rounding as the CPU's dequantize
 
-template <typename T, int BITS, int KIND>
+template <typename T, int BITS, int KIND, bool EXACT>
 __global__ void dequant_kernel(const uint32_t* __restrict__ w, const void* s, const void* b, int pt, int bt,
                                const float* global, T* out, int64_t rows, int64_t cols, int64_t ld, int group,
                                const int64_t* table, int64_t count) {
@@ -299,9 +299,18 @@ __global__ void dequant_kernel(const uint32_t* __restrict__ w, const void* s, co
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
       int64_t r = i / per_row, e = (i - r * per_row) * 8;
       const uint8_t* p = reinterpret_cast<const uint8_t*>(wi + r * ld) + e * BITS / 8;
+      // The 8 codes are BITS bytes at a BITS-aligned byte offset of a word-aligned row.
       uint64_t v = 0;
+      if constexpr (BITS == 4) {
+        v = *reinterpret_cast<const uint32_t*>(p);
+      } else if constexpr (BITS == 8) {
+        v = *reinterpret_cast<const uint32_t*>(p) | (static_cast<uint64_t>(reinterpret_cast<const uint32_t*>(p)[1]) << 32);
+      } else if constexpr (BITS == 2) {
+        v = *reinterpret_cast<const uint16_t*>(p);
+      } else {
 #pragma unroll
-      for (int k = 0; k < BITS; ++k) v |= static_cast<uint64_t>(p[k]) << (8 * k);
+        for (int k = 0; k < BITS; ++k) v |= static_cast<uint64_t>(p[k]) << (8 * k);
+      }
       int64_t g = r * G + e / group;
       alignas(16) T vals[8];
       if constexpr (std::is_same_v<T, double>) {
@@ -312,6 +321,15 @@ __global__ void dequant_kernel(const uint32_t* __restrict__ w, const void* s, co
         for (int j = 0; j < 8; ++j) {
           float q = value_of<KIND>(static_cast<uint32_t>(v >> (j * BITS)) & ((1u << BITS) - 1u));
           vals[j] = __fma_rn(sd, static_cast<double>(q), bd);  // the CPU's sd * q + bd, contracted
+        }
+      } else if constexpr (!EXACT) {
+        // A GEMM operand: one rounding, from the float32 value.
+        float sd = load_param(s, pt, so + g);
+        float bd = affine ? load_param(b, bt, bo + g) : 0.0f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          float q = value_of<KIND>(static_cast<uint32_t>(v >> (j * BITS)) & ((1u << BITS) - 1u));
+          vals[j] = cast_to<T>(fmaf(sd, q, bd));
         }
       } else {
         float sd = load_param(s, pt, so + g);
@@ -335,7 +353,7 @@ __global__ void dequant_kernel(const uint32_t* __restrict__ w, const void* s, co
 // ---- few-row products with w (N x K): a warp per kRpw rows of w, lanes over chunks of K
 
 constexpr int kWarps = 8;
-constexpr int kRpw = 2;
+constexpr int kRpw = 4;  // the x chunk each lane loads (and its sum) serves 4 rows of w
 
 template <typename T, int BITS, int KIND, int MB>
 __global__ void __launch_bounds__(kWarps * 32) qmv_t_kernel(const T* __restrict__ x, const uint32_t* __restrict__ w,
@@ -353,41 +371,61 @@ __global__ void __launch_bounds__(kWarps * 32) qmv_t_kernel(const T* __restrict_
   const T* xb = x + (table ? table[item] : item * M * K);
   const uint32_t* wb = w + (table ? table[count + item] : 0);
   int64_t so = table ? table[2 * count + item] : 0, bo = table ? table[3 * count + item] : 0;
-  int64_t rows[kRpw];
+  // Per row of w: its packed words and the index of its first scale / bias.
+  const uint32_t* wrow[kRpw];
+  int64_t srow[kRpw], brow[kRpw];
 #pragma unroll
-  for (int r = 0; r < kRpw; ++r) rows[r] = min(n0 + r, N - 1);
+  for (int r = 0; r < kRpw; ++r) {
+    int64_t n = min(n0 + r, N - 1);
+    wrow[r] = wb + n * ld;
+    srow[r] = so + n * G;
+    brow[r] = bo + n * G;
+  }
+  const T* xrow[MB];
+#pragma unroll
+  for (int i = 0; i < MB; ++i) xrow[i] = xb + min(m0 + i, M - 1) * K;
   float acc[kRpw][MB];
 #pragma unroll
   for (int r = 0; r < kRpw; ++r)
 #pragma unroll
     for (int i = 0; i < MB; ++i) acc[r][i] = 0.0f;
-  int64_t nch = K / CH;
+  int nch = static_cast<int>(K / CH);
+  int cpg = group / CH;  // chunks per group
 #pragma unroll 2
-  for (int64_t c = lane; c < nch; c += 32) {
+  for (int c = lane; c < nch; c += 32) {
     uint32_t wv[kRpw][WORDS];
     float sc[kRpw], bi[kRpw];
-    int64_t g = c * CH / group;
+    int g = c / cpg;
+#pragma unroll
+    for (int r = 0; r < kRpw; ++r) load_words<WORDS, D::ALIGN>(wrow[r] + c * WORDS, wv[r]);
 #pragma unroll
     for (int r = 0; r < kRpw; ++r) {
-      load_words<WORDS, D::ALIGN>(wb + rows[r] * ld + c * WORDS, wv[r]);
-      sc[r] = load_param(s, pt, so + rows[r] * G + g);
-      bi[r] = KIND == 0 ? load_param(b, bt, bo + rows[r] * G + g) : 0.0f;
+      sc[r] = load_param(s, pt, srow[r] + g);
+      bi[r] = KIND == 0 ? load_param(b, bt, brow[r] + g) : 0.0f;
     }
 #pragma unroll
     for (int i = 0; i < MB; ++i) {
       float xv[CH];
-      load_x<T, CH>(xb + min(m0 + i, M - 1) * K + c * CH, xv);
+      load_x<T, CH>(xrow[i] + c * CH, xv);
       float xs = 0.0f;
       if constexpr (KIND == 0) {
+        float xs2 = 0.0f;  // two chains: shorter dependency
 #pragma unroll
-        for (int j = 0; j < CH; ++j) xs += xv[j];
+        for (int j = 0; j < CH; j += 2) {
+          xs += xv[j];
+          xs2 += xv[j + 1];
+        }
+        xs += xs2;
       }
 #pragma unroll
       for (int r = 0; r < kRpw; ++r) {
-        float d = 0.0f;
+        float d = 0.0f, d2 = 0.0f;
 #pragma unroll
-        for (int j = 0; j < CH; ++j) d = fmaf(value_of<KIND>(code_of<BITS>(wv[r], j)), xv[j], d);
-        acc[r][i] = fmaf(sc[r], d, acc[r][i]);
+        for (int j = 0; j < CH; j += 2) {
+          d = fmaf(value_of<KIND>(code_of<BITS>(wv[r], j)), xv[j], d);
+          d2 = fmaf(value_of<KIND>(code_of<BITS>(wv[r], j + 1)), xv[j + 1], d2);
+        }
+        acc[r][i] = fmaf(sc[r], d + d2, acc[r][i]);
         if constexpr (KIND == 0) acc[r][i] = fmaf(bi[r], xs, acc[r][i]);
       }
     }
@@ -559,7 +597,7 @@ void quantize(Dtype t, QFormat q, const void* w, int64_t rows, int64_t cols, con
 
 void dequantize(Dtype t, QFormat q, const uint32_t* w, const void* scales, const void* biases, ParamType pt,
                 ParamType bt, const float* global, int64_t rows, int64_t cols, int64_t ld, QBatch batch, void* out,
-                cudaStream_t s) {
+                cudaStream_t s, bool exact) {
   int64_t total = rows * cols / 8;
   if (total == 0 || batch.count == 0) return;
   dispatch_float<true>(
@@ -569,9 +607,19 @@ void dequantize(Dtype t, QFormat q, const uint32_t* w, const void* scales, const
         dispatch_decoder(q, [&](auto bits_c, auto kind_c) {
           constexpr int BITS = decltype(bits_c)::value, KIND = decltype(kind_c)::value;
           dim3 grid(blocks_for(total, 256), static_cast<unsigned>(std::min<int64_t>(batch.count, 65535)));
-          dequant_kernel<T, BITS, KIND><<<grid, 256, 0, s>>>(w, scales, biases, static_cast<int>(pt),
-                                                             static_cast<int>(bt), global, static_cast<T*>(out), rows,
-                                                             cols, ld, q.group, batch.table, batch.count);
+          auto launch = [&](auto exact_c) {
+            constexpr bool EXACT = decltype(exact_c)::value;
+            if constexpr (EXACT || !std::is_same_v<T, double>) {
+              dequant_kernel<T, BITS, KIND, EXACT><<<grid, 256, 0, s>>>(
+                  w, scales, biases, static_cast<int>(pt), static_cast<int>(bt), global, static_cast<T*>(out), rows,
+                  cols, ld, q.group, batch.table, batch.count);
+            }
+          };
+          if (exact || std::is_same_v<T, double>) {
+            launch(std::true_type{});
+          } else {
+            launch(std::false_type{});
+          }
         });
       });
   check_launch("dequantize");

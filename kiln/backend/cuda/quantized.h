@@ -34,10 +34,12 @@ struct QBatch {
 };
 
 /** out (rows x cols, dense, dtype `t`) of each batch item = the matrix encoded by words `w` (ld
- *  words per row), scales and biases (params per row: cols / group). `global`: as quantize. */
+ *  words per row), scales and biases (params per row: cols / group). `global`: as quantize.
+ *  exact: rounded as the CPU's dequantize (bit-identical); else one fused multiply-add in float32
+ *  rounded once to t (GEMM workspaces). */
 void dequantize(Dtype t, QFormat q, const uint32_t* w, const void* scales, const void* biases, ParamType pt,
                 ParamType bt, const float* global, int64_t rows, int64_t cols, int64_t ld, QBatch batch, void* out,
-                cudaStream_t s);
+                cudaStream_t s, bool exact = true);
 
 /** Few-row products, reading the packed weights once: out[i] (M x N, dense) = x[i] (M x K,
  *  dense, dtype t) @ dequantize(w[i]).T (transpose) or @ dequantize(w[i]). */
