@@ -21,7 +21,10 @@
   channels_last tensors with cudnn.benchmark on;
 - compiled GELU (erf form) on 64M float32: the fused NVRTC kernel against the same ops
   uncompiled, torch eager and torch.compile (when it works here), as a fraction of the copy
-  bandwidth; NVRTC's first build of a kernel and a fresh process's load of it from the disk cache.
+  bandwidth; NVRTC's first build of a kernel and a fresh process's load of it from the disk cache;
+- 4-bit affine (group 64) quantized_matmul with bfloat16 x: decode (1 row, effective GB/s of the
+  packed weights, scales and biases read) and prefill (512 rows) against torch's bfloat16
+  matmul with the dense weight.
 
 Prints a summary table last. Run on a machine with a GPU: `python benchmarks/bench_gpu.py`;
 `--only NAME[,NAME...]` runs some sections (names: see SECTIONS at the end).
@@ -526,6 +529,63 @@ def compiled_rows() -> list:
     return rows
 
 
+def quantized_rows() -> list:
+    """4-bit affine (group 64) quantized_matmul, bfloat16, against torch bfloat16 matmul.
+
+    Decode products take microseconds, so both sides run 50 of them per timing (one kiln graph,
+    one stream of torch launches) and report the time per product."""
+    rows = []
+    inner = 50
+    for n, k in [(4096, 4096), (14336, 4096)]:
+        w = (mx.sin(mx.arange(n * k, dtype=mx.float32) * 1e-3).reshape(n, k) * 0.05).astype(mx.bfloat16)
+        wq, sc, bi = mx.quantize(w, 64, 4)
+        mx.eval(wq, sc, bi)
+        wbytes = wq.nbytes + sc.nbytes + bi.nbytes
+        tw = torch.randn(n, k, device="cuda", dtype=torch.bfloat16) if torch is not None else None
+        for m in (1, 512):
+            x = (mx.cos(mx.arange(m * k, dtype=mx.float32) * 1e-2).reshape(m, k)).astype(mx.bfloat16)
+            mx.eval(x)
+            reps = inner if m == 1 else 5
+            xs = [x * (1 + i / 64) for i in range(reps)]  # distinct inputs: nothing merges them
+            mx.eval(xs)
+            t = kiln_time(lambda: mx.eval([mx.quantized_matmul(a, wq, sc, bi) for a in xs]), 10) / reps
+            compiled = ""
+            if m == 1:
+                # The same products replayed by compile: no Python work per product, so the time is
+                # the GPU's unless kiln's per-primitive dispatch is slower.
+                try:
+                    f = mx.compile(lambda *a: [mx.quantized_matmul(v, wq, sc, bi) for v in a])
+                    tc = kiln_time(lambda: mx.eval(f(*xs)), 10) / reps
+                    compiled = f", compiled {tc * 1e6:.1f} us ({wbytes / tc / 1e9:.0f} GB/s)"
+                    t = min(t, tc)
+                except Exception as e:  # pragma: no cover - report, keep the eager number
+                    compiled = f", compile failed: {type(e).__name__}"
+            peer, ratio = "", ""
+            if tw is not None:
+                tx = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+
+                def tf():
+                    for _ in range(reps):
+                        tx @ tw.T
+
+                tt = torch_time(tf, 10) / reps
+                if m == 1:
+                    peer = f"{tt * 1e6:.1f} us ({n * k * 2 / tt / 1e9:.0f} GB/s)"
+                else:
+                    peer = f"{2 * m * n * k / tt / 1e12:.0f} TFLOP/s"
+                ratio = f"{tt / t:.2f} of torch"
+            if m == 1:
+                what, val = f"qmm 4b decode {n}x{k}", f"{t * 1e6:.1f} us ({wbytes / t / 1e9:.0f} GB/s)"
+                note = "GB/s of packed w+scales+biases" + compiled
+            else:
+                what, val = f"qmm 4b prefill 512x{n}x{k}", f"{2 * m * n * k / t / 1e12:.0f} TFLOP/s"
+                note = "dequantize + cuBLAS bf16"
+            rows.append((what, val, peer, ratio, note))
+        del w, wq, sc, bi, tw
+        mx.clear_cache()
+    return rows
+
+
 def print_rows(rows):
     print()
     print(f"{'benchmark':<28} {'kiln':<26} {'torch':<16} {'ratio':<16} note")
@@ -676,8 +736,8 @@ def core_rows() -> list:
     return rows
 
 
-SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows, "conv": conv_rows,
-            "compiled": compiled_rows}
+SECTIONS = {"core": core_rows, "tiny": tiny_op_rows, "graphs": graph_rows, "fft": fft_rows, "linalg": linalg_rows,
+            "conv": conv_rows, "compiled": compiled_rows, "quantized": quantized_rows}
 
 
 def main() -> int:

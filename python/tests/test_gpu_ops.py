@@ -101,6 +101,17 @@ def powers_of_two(rng, shape, name, i):
     return rng.choice(np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]), size=shape)
 
 
+def q4_grid(rng, shape, name, i):
+    """Input 0: +-2^k; input 1 (weights): integers 0..15 with 0 and 15 in every 32 along the last
+    axis, so 4-bit affine quantization encodes them exactly (scale -1, bias 15)."""
+    if i == 0:
+        return powers_of_two(rng, shape, name, i)
+    v = rng.integers(0, 16, size=shape).astype(np.float32)
+    v[..., 0::32] = 0
+    v[..., 1::32] = 15
+    return v
+
+
 def ties(rng, shape, name, i):
     """Few distinct values: argmin/argmax must return the first of equal elements."""
     v = random_values(rng, shape, name, -3, 3)
@@ -486,6 +497,26 @@ CASES = [
          singular),
         ("cholesky_not_pd", raised(mx.linalg.cholesky), [(4, 4), (3, 5, 5), (50, 50)], indefinite),
     ]],
+    # ---- quantized: quantize (packed bits), dequantize, quantized_matmul on the decode (few rows) and
+    # prefill (dequantize + GEMM) paths, both transposes, batched weights, gather_qmm, gather_mm. The
+    # products use 4-bit grids (dequantized weights are small integers) and +-2^k inputs: exact sums.
+    *[Case(f"quantize_affine{b}_g{g}", lambda w, b=b, g=g: list(mx.quantize(w, g, b)), [(4, 256), (2, 3, 128)], FLOATS)
+      for b, g in [(1, 64), (2, 32), (3, 128), (4, 64), (5, 32), (6, 64), (8, 128)]],
+    *[Case(f"quantize_{m}", lambda w, m=m: list(mx.quantize(w, mode=m)), [(4, 256), (2, 3, 64)], FLOATS)
+      for m in ("mxfp4", "mxfp8", "nvfp4")],
+    *[Case(f"dequantize_affine{b}", lambda w, b=b: mx.dequantize(*mx.quantize(w, 32, b), group_size=32, bits=b),
+           [(4, 256), (2, 3, 128)], FLOATS) for b in (1, 2, 3, 4, 5, 6, 8)],
+    *[Case(f"dequantize_{m}", lambda w, m=m: mx.dequantize(*mx.quantize(w, mode=m), mode=m, dtype=w.dtype),
+           [(4, 256), (2, 3, 64)], FLOATS) for m in ("mxfp4", "mxfp8", "nvfp4")],
+    Case("qmm_decode", lambda x, w: mx.quantized_matmul(x, *mx.quantize(w)), [((1, 256), (64, 256)), ((5, 128), (96, 128)), ((2, 3, 2, 128), (40, 128))], ["float32", "float16", "bfloat16"], gen=q4_grid),
+    Case("qmm_prefill", lambda x, w: mx.quantized_matmul(x, *mx.quantize(w)), [((40, 256), (64, 256)), ((3, 20, 128), (32, 128))], ["float32", "float16", "bfloat16"], gen=q4_grid),
+    Case("qmm_n_decode", lambda x, w: mx.quantized_matmul(x, *mx.quantize(w), transpose=False), [((1, 64), (64, 256)), ((4, 96), (96, 128))], ["float32", "float16", "bfloat16"], gen=q4_grid),
+    Case("qmm_n_prefill", lambda x, w: mx.quantized_matmul(x, *mx.quantize(w), transpose=False), [((40, 64), (64, 128))], ["float32", "bfloat16"], gen=q4_grid),
+    Case("qmm_batched", lambda x, w: mx.quantized_matmul(x, *mx.quantize(w)), [((2, 1, 3, 128), (3, 16, 128)), ((2, 1, 40, 64), (3, 32, 64))], ["float32", "bfloat16"], gen=q4_grid),
+    Case("gather_qmm", lambda x, w: mx.gather_qmm(x, *mx.quantize(w, 32), lhs_indices=mx.array([[2, 0, 1, 1, -1]]), rhs_indices=mx.array([[3], [0], [5]]), group_size=32), [((3, 1, 64), (4, 32, 64)), ((3, 40, 64), (4, 32, 64))], ["float32", "bfloat16"], gen=q4_grid),
+    Case("gather_qmm_n", lambda x, w: mx.gather_qmm(x, *mx.quantize(w, 32), rhs_indices=mx.array([1, 0, 1]), transpose=False, group_size=32), [((1, 32), (2, 32, 64)), ((40, 32), (2, 32, 64))], ["float32"], gen=q4_grid),
+    Case("gather_mm", lambda a, b: mx.gather_mm(a, b, lhs_indices=mx.array([[0, 2, 1, 2]]), rhs_indices=mx.array([[1], [0]])), [((3, 4, 5), (2, 5, 6)), ((3, 40, 33), (2, 33, 17))], ["float32", "float64", "float16", "bfloat16"], gen=powers_of_two),
+    Case("gather_mm_plain", lambda a, b: mx.gather_mm(a, b), [((2, 3, 4), (2, 4, 5)), ((4, 5), (3, 5, 2))], ["float32", "bfloat16"], gen=powers_of_two),
     # ---- random: the Threefry stream is bit-identical on every device (key views included)
     Case("random_bits", lambda k: [mx.random.bits((3, 1001), width=w, key=k) for w in (1, 2, 4)], [(2,)],
          ["uint32"], gen=key),

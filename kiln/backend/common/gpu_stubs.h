@@ -176,12 +176,16 @@ KILN_NO_GPU(Convolution)
 KILN_NO_GPU(Compiled)
 #endif
 
-// No GPU kernel yet.
-KILN_NO_GPU(GatherMM)
+#ifndef KILN_GPU_HAS_QUANTIZED  // quantize, dequantize, products with quantized weights
 KILN_NO_GPU_MULTI(Quantize)
 KILN_NO_GPU(Dequantize)
 KILN_NO_GPU(QuantizedMatmul)
 KILN_NO_GPU(GatherQMM)
+#endif
+
+#ifndef KILN_GPU_HAS_GATHER_MM  // matrix products of operands picked by index
+KILN_NO_GPU(GatherMM)
+#endif
 
 }  // namespace kiln
 

@@ -319,4 +319,6 @@ void Split::eval_gpu(const std::vector<array>& inputs, std::vector<array>& outpu
 #define KILN_GPU_HAS_LINALG  // linalg.cpp
 #define KILN_GPU_HAS_CONV  // conv.cpp
 #define KILN_GPU_HAS_COMPILED  // compiled.cpp
+#define KILN_GPU_HAS_QUANTIZED  // primitives_quantized.cpp
+#define KILN_GPU_HAS_GATHER_MM  // gather_mm.cpp
 #include "kiln/backend/common/gpu_stubs.h"
