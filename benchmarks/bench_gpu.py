@@ -757,7 +757,11 @@ def main() -> int:
             return 2
     rows = []
     for name in names:
-        rows += SECTIONS[name]()
+        section = SECTIONS[name]()
+        print_rows(section)  # as each section ends: a run cut short still shows what it measured
+        sys.stdout.flush()
+        rows += section
+    print("\n== all sections")
     print_rows(rows)
     return 0
 
