@@ -353,7 +353,9 @@ __global__ void dequant_kernel(const uint32_t* __restrict__ w, const void* s, co
 // ---- few-row products with w (N x K): a warp per kRpw rows of w, lanes over chunks of K
 
 constexpr int kWarps = 8;
-constexpr int kRpw = 4;  // the x chunk each lane loads (and its sum) serves 4 rows of w
+// Rows of w per warp: 2 ran faster than 4 on the H200 (NOTES_gpu.md, quantized): the kernel is
+// latency-bound, so more warps in flight beat sharing each x chunk over more rows.
+constexpr int kRpw = 2;
 
 template <typename T, int BITS, int KIND, int MB>
 __global__ void __launch_bounds__(kWarps * 32) qmv_t_kernel(const T* __restrict__ x, const uint32_t* __restrict__ w,
