@@ -418,6 +418,9 @@ CASES = [
          gen=lambda rng, shape, name, i: np.where(rng.random(shape) < 0.05, np.nan, random_values(rng, shape, name))),
     Case("logcumsumexp", lambda a: mx.logcumsumexp(a, axis=ax(a, -1)), C, FLOATS),
     Case("logcumsumexp_first_rev", lambda a: mx.logcumsumexp(a, axis=ax(a, 0), reverse=True), C, FLOATS),
+    Case("scans_complex", lambda a: [mx.cumsum(a, axis=ax(a, -1)), mx.cumprod(a, axis=ax(a, 0), reverse=True),
+                                     mx.cummax(a, axis=ax(a, -1)), mx.cummin(a, axis=ax(a, 0)),
+                                     mx.logcumsumexp(a, axis=ax(a, -1))], C, ["complex64"], low=-1, high=1),
     # ---- bit views and dependencies
     Case("view_same_size", lambda a: mx.view(a, {1: mx.uint8, 2: mx.int16, 4: mx.int32, 8: mx.uint64}[a.itemsize]),
          U, NUMERIC),
@@ -426,6 +429,7 @@ CASES = [
     Case("depends", lambda a, b: [x + 0 for x in mx.depends([a * 2, a], [b + 1])], B[:3], FLOATS),
     # ---- matmul
     Case("matmul", mx.matmul, MM, ["float32", "float64", "float16", "bfloat16"], low=-1, high=1),
+    Case("matmul_int", mx.matmul, MM + [((3, 40, 33), (33, 20))], INTS + BOOL, low=-100, high=100),
     # ---- indexing: gathers (take, take_along_axis, integer-array indexing with slices)
     Case("take", lambda a, i: mx.take(a, i, axis=0), GATHER, ALL_C, gen=indices, names=(None, "int32")),
     *[Case(f"take_idx_{t}", lambda a, i: mx.take(a, i, axis=1), [((3, 5), (4,)), ((2, 4, 3), (2, 3))],

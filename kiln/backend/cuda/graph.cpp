@@ -91,6 +91,15 @@ class CompiledGraph : public Primitive {
   }
   void eval_gpu(const std::vector<array>& inputs, std::vector<array>& outputs) override;
   const char* name() const override { return "CompiledGraph"; }
+  // The unit's steps, so export_to_dot shows what it runs (e.g. "CompiledGraph(Compiled(Exp, Add))").
+  void print(std::ostream& os) const override {
+    os << name() << "(";
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      if (i) os << ", ";
+      steps_[i].prim->print(os);
+    }
+    os << ")";
+  }
 
  private:
   std::vector<array> run_tape(const std::vector<array>& inputs, const std::vector<array>& sources);

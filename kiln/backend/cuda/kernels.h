@@ -132,4 +132,14 @@ enum class ScanOp { Sum, Prod, Max, Min, LogAddExp };
 void scan(ScanOp op, const char* name, Dtype t, const void* in, void* out, int64_t outer, int64_t n, int64_t inner,
           bool reverse, bool inclusive, cudaStream_t s);
 
+/** How the integer GEMM reads one operand: row-major (trans false) or column-major matrices with
+ *  leading dimension ld, matrix i at i * batch_stride (0: broadcast). */
+struct IntMatmulOperand {
+  bool trans;
+  int64_t ld, batch_stride;
+};
+/** c (batch x M x N, row-major) = a b for integer and bool dtypes, wrapping (matmul_int.cu). */
+void int_matmul(Dtype t, const void* a, const void* b, void* c, int64_t M, int64_t N, int64_t K, int64_t batch,
+                const IntMatmulOperand& A, const IntMatmulOperand& B, cudaStream_t s);
+
 }  // namespace kiln::cuda

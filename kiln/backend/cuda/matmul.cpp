@@ -192,7 +192,8 @@ const Plan& get_plan(Dtype dt, const Operand& A, const Operand& B, int64_t M, in
 
 void Matmul::eval_gpu(const std::vector<array>& inputs, array& out) {
   cudaStream_t s = cuda::stream_of(stream());
-  Types ty = types_of(out.dtype());  // unsupported dtypes fail before any allocation
+  bool exact = is_integral(out.dtype()) || out.dtype() == bool_;  // wrapping products: matmul_int.cu
+  Types ty = exact ? Types{} : types_of(out.dtype());  // unsupported dtypes fail before any allocation
   cuda::alloc_device(out, s);
   if (out.size() == 0) return;
   int64_t M = out.shape(-2), N = out.shape(-1), K = inputs[0].shape(-1);
@@ -205,6 +206,11 @@ void Matmul::eval_gpu(const std::vector<array>& inputs, array& out) {
   const void* pa = cuda::device_in(A.arr, s);
   const void* pb = cuda::device_in(B.arr, s);
   void* pc = cuda::device_out(out);
+  if (exact) {
+    cuda::int_matmul(out.dtype(), pa, pb, pc, M, N, K, batch, {A.trans, A.ld, A.batch_stride},
+                     {B.trans, B.ld, B.batch_stride}, s);
+    return;
+  }
   const Plan& p = get_plan(out.dtype(), A, B, M, N, K, batch, alignment(pa), alignment(pb), alignment(pc));
   gpu::DeviceBuffer* ws = p.workspace ? cuda::device_malloc(p.workspace, s) : nullptr;
   double one_d = 1.0, zero_d = 0.0;

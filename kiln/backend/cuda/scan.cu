@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 
+#include "kiln/backend/cuda/device/complex.cuh"
 #include "kiln/backend/cuda/device/reduce.cuh"
 
 namespace kiln::cuda {
@@ -74,6 +75,42 @@ struct LogAddExpS {
     } else {
       return hi + log1p(exp(lo - hi));
     }
+  }
+};
+
+// complex64 scans with the CPU's definitions: sum and product (products in double, rounded once),
+// max/min in lexicographic order with NaN (either part) sticking, logaddexp by the larger real part.
+struct CSumS {
+  using V = complex64_d;
+  __device__ static V init() { return {0.0f, 0.0f}; }
+  __device__ static V apply(V a, V b) { return a + b; }
+};
+struct CProdS {
+  using V = complex64_d;
+  __device__ static V init() { return {1.0f, 0.0f}; }
+  __device__ static V apply(V a, V b) { return a * b; }
+};
+template <bool IsMax>
+struct CMinMaxS {
+  using V = complex64_d;
+  __device__ static V init() {
+    float inf = std::numeric_limits<float>::infinity();
+    return IsMax ? V{-inf, -inf} : V{inf, inf};
+  }
+  __device__ static V apply(V a, V b) {
+    if (c_isnan(a)) return a;
+    if (c_isnan(b)) return b;
+    return (IsMax ? c_less(a, b) : c_less(b, a)) ? b : a;
+  }
+};
+struct CLogAddExpS {
+  using V = complex64_d;
+  __device__ static V init() { return {-std::numeric_limits<float>::infinity(), 0.0f}; }
+  __device__ static V apply(V a, V b) {
+    if (isinf(a.re) && a.re < 0) return b;
+    if (isinf(b.re) && b.re < 0) return a;
+    V hi = a.re >= b.re ? a : b, lo = a.re >= b.re ? b : a;
+    return hi + c_log(V{1.0f, 0.0f} + c_exp(lo - hi));
   }
 };
 
@@ -195,7 +232,13 @@ void scan(ScanOp op, const char* name, Dtype t, const void* in, void* out, int64
   if (outer == 0 || n == 0 || inner == 0) return;
   auto args = [&](auto f) { f(name, in, out, outer, n, inner, reverse, inclusive, s); };
   if (t == complex64) {
-    throw std::invalid_argument(std::string("[") + name + "] complex64 has no GPU implementation yet.");
+    switch (op) {
+      case ScanOp::Sum: return args(run_scan<CSumS, complex64_d>);
+      case ScanOp::Prod: return args(run_scan<CProdS, complex64_d>);
+      case ScanOp::Max: return args(run_scan<CMinMaxS<true>, complex64_d>);
+      case ScanOp::Min: return args(run_scan<CMinMaxS<false>, complex64_d>);
+      case ScanOp::LogAddExp: return args(run_scan<CLogAddExpS, complex64_d>);
+    }
   }
   if (t == bool_) {
     // Booleans as bytes: sum is or (max), prod is and (min).
