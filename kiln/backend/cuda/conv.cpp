@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "kiln/backend/cuda/conv.h"
+#include "kiln/backend/cuda/cublaslt.h"
 #include "kiln/backend/cuda/kernels.h"
 #include "kiln/backend/cuda/runtime.h"
 #include "kiln/primitives.h"
@@ -41,29 +42,16 @@ size_t max_patch_bytes() {
 }
 constexpr size_t kGemmWorkspace = size_t(32) << 20;
 
-void check_blas(cublasStatus_t st, const char* what) {
-  if (st != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string("[Convolution] cuBLASLt error in ") + what + ": " +
-                             cublasLtGetStatusString(st));
-  }
-}
+using cuda::lt::handle;
+using cuda::lt::tf32_enabled;
+using cuda::lt::Types;
 
-cublasLtHandle_t handle() {
-  static cublasLtHandle_t h = [] {
-    cublasLtHandle_t x;
-    check_blas(cublasLtCreate(&x), "cublasLtCreate");
-    return x;
-  }();
-  return h;
+void check_blas(cublasStatus_t st, const char* what) { cuda::lt::check(st, "Convolution", what); }
+cublasLtMatrixLayout_t make_layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
+                                   int64_t stride) {
+  return cuda::lt::make_layout(t, rows, cols, ld, batch, stride, "Convolution");
 }
-
-bool tf32_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("KILN_ENABLE_TF32");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
-  return on;
-}
+Types types_of(Dtype t) { return cuda::lt::types_of(t, "Convolution", false); }
 
 // C_b (M x N, row-major, ld ldc) = A_b (M x K, row-major, ld lda) * B_b^T (B_b: N x K, row-major,
 // ld ldb) for b < batch; operand b starts sa / sb / sc elements after operand b - 1.
@@ -84,38 +72,6 @@ uint32_t alignment(uint64_t bits) {
   uint32_t a = 256;
   while (a > 1 && bits % a != 0) a /= 2;
   return a;
-}
-
-cublasLtMatrixLayout_t make_layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
-                                   int64_t stride) {
-  cublasLtMatrixLayout_t l;
-  check_blas(cublasLtMatrixLayoutCreate(&l, t, rows, cols, ld), "layout");
-  if (batch > 1) {
-    int32_t count = static_cast<int32_t>(batch);
-    check_blas(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)),
-               "layout");
-    check_blas(
-        cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)),
-        "layout");
-  }
-  return l;
-}
-
-struct Types {
-  cudaDataType_t data;
-  cublasComputeType_t compute;
-  cudaDataType_t scale;
-};
-
-Types types_of(Dtype t) {
-  switch (t.val) {
-    case Dtype::Val::float32:
-      return {CUDA_R_32F, tf32_enabled() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F};
-    case Dtype::Val::float16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F};
-    case Dtype::Val::bfloat16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F};
-    case Dtype::Val::float64: return {CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F};
-    default: throw std::runtime_error("[Convolution] " + dtype_name(t) + " has no GPU implementation.");
-  }
 }
 
 using PlanKey = std::tuple<int, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "kiln/backend/common/utils.h"
+#include "kiln/backend/cuda/cublaslt.h"
 #include "kiln/backend/cuda/kernels.h"
 #include "kiln/backend/gpu.h"
 #include "kiln/backend/cuda/runtime.h"
@@ -20,28 +21,16 @@ namespace kiln {
 
 namespace {
 
-void check_blas(cublasStatus_t st, const char* what) {
-  if (st != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string("[Matmul] cuBLASLt error in ") + what + ": " + cublasLtGetStatusString(st));
-  }
-}
+using cuda::lt::handle;
+using cuda::lt::tf32_enabled;
+using cuda::lt::Types;
 
-cublasLtHandle_t handle() {
-  static cublasLtHandle_t h = [] {
-    cublasLtHandle_t x;
-    check_blas(cublasLtCreate(&x), "cublasLtCreate");
-    return x;
-  }();
-  return h;
+void check_blas(cublasStatus_t st, const char* what) { cuda::lt::check(st, "Matmul", what); }
+cublasLtMatrixLayout_t make_layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
+                                   int64_t stride) {
+  return cuda::lt::make_layout(t, rows, cols, ld, batch, stride, "Matmul");
 }
-
-bool tf32_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("KILN_ENABLE_TF32");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
-  return on;
-}
+Types types_of(Dtype t) { return cuda::lt::types_of(t, "Matmul", true); }
 
 // How cuBLASLt reads one operand: its matrices are row-major (trans = false) or column-major
 // (trans = true) with leading dimension ld, and batch matrix i starts at i * batch_stride.
@@ -90,24 +79,6 @@ Operand prepare(const array& x, cudaStream_t s) {
   return op;
 }
 
-struct Types {
-  cudaDataType_t data;
-  cublasComputeType_t compute;
-  cudaDataType_t scale;
-};
-
-Types types_of(Dtype t) {
-  switch (t.val) {
-    case Dtype::Val::float32:
-      return {CUDA_R_32F, tf32_enabled() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F};
-    case Dtype::Val::float16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F};
-    case Dtype::Val::bfloat16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F};
-    case Dtype::Val::float64: return {CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F};
-    case Dtype::Val::complex64: return {CUDA_C_32F, CUBLAS_COMPUTE_32F, CUDA_C_32F};
-    default: throw std::runtime_error("[Matmul] " + dtype_name(t) + " has no GPU implementation.");
-  }
-}
-
 // A cuBLASLt plan (descriptors and the chosen algorithm) per problem, built once.
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
@@ -125,19 +96,6 @@ uint32_t alignment(const void* p) {
   uint32_t a = 256;
   while (a > 1 && v % a != 0) a /= 2;
   return a;
-}
-
-cublasLtMatrixLayout_t make_layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
-                                   int64_t stride) {
-  cublasLtMatrixLayout_t l;
-  check_blas(cublasLtMatrixLayoutCreate(&l, t, rows, cols, ld), "layout");
-  if (batch > 1) {
-    int32_t count = static_cast<int32_t>(batch);
-    check_blas(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)), "layout");
-    check_blas(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)),
-               "layout");
-  }
-  return l;
 }
 
 constexpr size_t kWorkspace = size_t(32) << 20;
