@@ -43,12 +43,17 @@ void wait_until_evaluated(const array& a) {
 
 // After a failure, unclaims the nodes that did not run so a later eval can retry (and
 // raise the same error) instead of waiting forever.
+// Returns a claimed node that did not run to unscheduled (a later eval runs it again and
+// raises its error there).
+void unclaim_node(const array& a) {
+  for (auto& o : a.outputs()) {
+    if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
+  }
+}
+
 void unclaim(std::vector<array>& tape, size_t from) {
   for (size_t j = from; j < tape.size(); ++j) {
-    if (!tape[j].valid()) continue;
-    for (auto& o : tape[j].outputs()) {
-      if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
-    }
+    if (tape[j].valid()) unclaim_node(tape[j]);
   }
   notify_status_change();
 }
@@ -133,9 +138,7 @@ void eval(std::vector<array> outputs) {
     try {
       run_node(a);
     } catch (...) {
-      for (auto& o : a.outputs()) {
-        if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
-      }
+      unclaim_node(a);
       notify_status_change();
       throw;
     }
@@ -164,9 +167,7 @@ void async_eval(std::vector<array> outputs) {
       try {
         run_node(a);
       } catch (...) {
-        for (auto& o : a.outputs()) {
-          if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
-        }
+        unclaim_node(a);
         notify_status_change();
       }
       continue;
@@ -176,9 +177,7 @@ void async_eval(std::vector<array> outputs) {
         run_node(a);
       } catch (...) {
         // Leave it unevaluated: a later eval() of it runs it again and raises the error there.
-        for (auto& o : a.outputs()) {
-          if (o.status() == array::Status::scheduled) o.set_status(array::Status::unscheduled);
-        }
+        unclaim_node(a);
         notify_status_change();
       }
     });
