@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "kiln/backend/cuda/graph.h"
+#include "kiln/backend/gpu_graph.h"
 #include "kiln/ops.h"
 #include "kiln/ops_utils.h"
 #include "kiln/trace.h"

@@ -1,7 +1,7 @@
 // Bindings of kiln/device.h: Device, DeviceType, the default device, kiln.core.cuda.
 #include <sstream>
 
-#include "kiln/backend/cuda/graph.h"
+#include "kiln/backend/gpu_graph.h"
 #include "utils.h"
 
 using namespace kiln;

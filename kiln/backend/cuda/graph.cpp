@@ -35,7 +35,7 @@
 //   row-major (views, broadcasts) and empty arrays also run kernel by kernel.
 // Results are those of the kernel-by-kernel run: the same kernels with the same parameters.
 // KILN_DISABLE_CUDA_GRAPHS=1 turns units off altogether (compile then replays node by node).
-#include "kiln/backend/cuda/graph.h"
+#include "kiln/backend/gpu_graph.h"
 
 #include <cuda_runtime.h>
 

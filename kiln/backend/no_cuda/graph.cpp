@@ -1,5 +1,5 @@
 // Builds without CUDA: compiled functions never become graph units.
-#include "kiln/backend/cuda/graph.h"
+#include "kiln/backend/gpu_graph.h"
 
 namespace kiln::gpu {
 bool graphs_enabled() { return false; }

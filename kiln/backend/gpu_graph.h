@@ -1,5 +1,6 @@
-// CUDA graphs for compiled functions: the interface compile.cpp uses. No CUDA types here, so the
-// core and builds without CUDA (backend/no_cuda/graph.cpp) include it too.
+// CUDA graphs for compiled functions: the interface compile.cpp uses, implemented in
+// backend/cuda/graph.cpp. No CUDA types here, so the core and builds without CUDA
+// (backend/no_cuda/graph.cpp) include it too.
 #pragma once
 
 #include <cstdint>
