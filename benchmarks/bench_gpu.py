@@ -159,9 +159,10 @@ def chain(x, w):
     return x
 
 
-def chain_per_call(compiled: bool) -> float:
+def chain_per_call(compiled: bool, calls: int = CHAIN_CALLS, host_only: bool = False) -> float:
     """Seconds per call of the chain (build + eval from Python, calls pipelined), with new input
-    values each call (a ring of 8 inputs)."""
+    values each call (a ring of 8 inputs). host_only: the clock stops before the final wait, so
+    it reads the host's cost per queued call (the pipelined time is the larger of it and the GPU's)."""
     f = mx.compile(chain) if compiled else chain
     w = mx.random.normal((CHAIN_N, CHAIN_N)) * (1.0 / CHAIN_N**0.5)
     xs = [mx.random.normal((CHAIN_N, CHAIN_N)) for _ in range(8)]
@@ -170,26 +171,11 @@ def chain_per_call(compiled: bool) -> float:
         mx.eval(f(xs[i % 8], w))
     mx.synchronize()
     t0 = time.perf_counter()
-    for i in range(CHAIN_CALLS):
+    for i in range(calls):
         mx.eval(f(xs[i % 8], w))
-    mx.synchronize()
-    return (time.perf_counter() - t0) / CHAIN_CALLS
-
-
-def chain_host_per_call(n: int = 200) -> float:
-    """Host seconds per call of the compiled chain: calls queued without waiting for the GPU
-    (the pipelined time per call is the larger of this and the GPU's time)."""
-    f = mx.compile(chain)
-    w = mx.random.normal((CHAIN_N, CHAIN_N)) * (1.0 / CHAIN_N**0.5)
-    xs = [mx.random.normal((CHAIN_N, CHAIN_N)) for _ in range(8)]
-    mx.eval(w, *xs)
-    for i in range(20):
-        mx.eval(f(xs[i % 8], w))
-    mx.synchronize()
-    t0 = time.perf_counter()
-    for i in range(n):
-        mx.eval(f(xs[i % 8], w))
-    t = (time.perf_counter() - t0) / n
+    if not host_only:
+        mx.synchronize()
+    t = (time.perf_counter() - t0) / calls
     mx.synchronize()
     return t
 
@@ -211,7 +197,7 @@ def graph_rows():
         firsts.append(time.perf_counter() - t0)
     before = mx.cuda.graph_stats()
     g = chain_per_call(True)
-    g_host = chain_host_per_call()
+    g_host = chain_per_call(True, calls=200, host_only=True)
     stats = mx.cuda.graph_stats()
     used = {k: stats[k] - before[k] for k in stats}
     env = dict(os.environ, KILN_DISABLE_CUDA_GRAPHS="1")

@@ -72,11 +72,17 @@ KILN_API array gather_qqmm(const array& x, const array& w, std::optional<array> 
 
 // ---- primitives ----
 
+/** The quantization format every quantized primitive carries. */
+struct QuantizationParams {
+  int group_size_, bits_;
+  QuantizationMode mode_;
+};
+
 /** Quantizes the rows of its input; outputs w_q (uint32), scales and, in affine mode, biases. */
-class KILN_API Quantize : public Primitive {
+class KILN_API Quantize : public Primitive, protected QuantizationParams {
  public:
   Quantize(Stream stream, int group_size, int bits, QuantizationMode mode)
-      : Primitive(stream), group_size_(group_size), bits_(bits), mode_(mode) {}
+      : Primitive(stream), QuantizationParams{group_size, bits, mode} {}
   KILN_PRIMITIVE_EVAL_MULTI
   KILN_PRIMITIVE_NAME(Quantize)
   KILN_PRIMITIVE_STATE(Quantize, group_size_, bits_, mode_)
@@ -84,17 +90,14 @@ class KILN_API Quantize : public Primitive {
   bool is_equivalent(const Primitive& other) const override;
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
- private:
-  int group_size_, bits_;
-  QuantizationMode mode_;
 };
 KILN_REGISTER_PRIMITIVE(Quantize)
 
 /** Inputs w_q, scales[, biases]: the float matrix they encode, in `dtype`. */
-class KILN_API Dequantize : public UnaryPrimitive {
+class KILN_API Dequantize : public UnaryPrimitive, protected QuantizationParams {
  public:
   Dequantize(Stream stream, int group_size, int bits, QuantizationMode mode, Dtype dtype)
-      : UnaryPrimitive(stream), group_size_(group_size), bits_(bits), mode_(mode), dtype_(dtype) {}
+      : UnaryPrimitive(stream), QuantizationParams{group_size, bits, mode}, dtype_(dtype) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(Dequantize)
   KILN_PRIMITIVE_STATE(Dequantize, group_size_, bits_, mode_, dtype_)
@@ -103,18 +106,16 @@ class KILN_API Dequantize : public UnaryPrimitive {
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
  private:
-  int group_size_, bits_;
-  QuantizationMode mode_;
   Dtype dtype_;
 };
 KILN_REGISTER_PRIMITIVE(Dequantize)
 
 /** Inputs x (..., M, K), w, scales[, biases] with batch dims equal to x's or none:
  *  x @ dequantize(w).T (transpose) or x @ dequantize(w). */
-class KILN_API QuantizedMatmul : public UnaryPrimitive {
+class KILN_API QuantizedMatmul : public UnaryPrimitive, protected QuantizationParams {
  public:
   QuantizedMatmul(Stream stream, int group_size, int bits, QuantizationMode mode, bool transpose)
-      : UnaryPrimitive(stream), group_size_(group_size), bits_(bits), mode_(mode), transpose_(transpose) {}
+      : UnaryPrimitive(stream), QuantizationParams{group_size, bits, mode}, transpose_(transpose) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(QuantizedMatmul)
   KILN_PRIMITIVE_STATE(QuantizedMatmul, group_size_, bits_, mode_, transpose_)
@@ -123,18 +124,16 @@ class KILN_API QuantizedMatmul : public UnaryPrimitive {
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
  private:
-  int group_size_, bits_;
-  QuantizationMode mode_;
   bool transpose_;
 };
 KILN_REGISTER_PRIMITIVE(QuantizedMatmul)
 
 /** Inputs x, w, scales[, biases], lhs_indices, rhs_indices (broadcast to one shape I):
  *  out[i] = x[lhs[i]] @ dequantize(w[rhs[i]]).T (or without .T), shape I + (M, N). */
-class KILN_API GatherQMM : public UnaryPrimitive {
+class KILN_API GatherQMM : public UnaryPrimitive, protected QuantizationParams {
  public:
   GatherQMM(Stream stream, int group_size, int bits, QuantizationMode mode, bool transpose)
-      : UnaryPrimitive(stream), group_size_(group_size), bits_(bits), mode_(mode), transpose_(transpose) {}
+      : UnaryPrimitive(stream), QuantizationParams{group_size, bits, mode}, transpose_(transpose) {}
   KILN_PRIMITIVE_EVAL
   KILN_PRIMITIVE_NAME(GatherQMM)
   KILN_PRIMITIVE_STATE(GatherQMM, group_size_, bits_, mode_, transpose_)
@@ -143,8 +142,6 @@ class KILN_API GatherQMM : public UnaryPrimitive {
   std::vector<Shape> output_shapes(const std::vector<array>& inputs) override;
 
  private:
-  int group_size_, bits_;
-  QuantizationMode mode_;
   bool transpose_;
 };
 KILN_REGISTER_PRIMITIVE(GatherQMM)

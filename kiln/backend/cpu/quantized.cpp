@@ -601,7 +601,7 @@ std::vector<Shape> Quantize::output_shapes(const std::vector<array>& inputs) {
 
 bool Quantize::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const Quantize*>(&other);
-  return o && o->group_size_ == group_size_ && o->bits_ == bits_ && o->mode_ == mode_;
+  return o && o->state() == state();
 }
 
 // ---- Dequantize ----
@@ -662,7 +662,7 @@ std::vector<Shape> Dequantize::output_shapes(const std::vector<array>& inputs) {
 
 bool Dequantize::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const Dequantize*>(&other);
-  return o && o->group_size_ == group_size_ && o->bits_ == bits_ && o->mode_ == mode_ && o->dtype_ == dtype_;
+  return o && o->state() == state();
 }
 
 // ---- QuantizedMatmul ----
@@ -707,7 +707,7 @@ std::vector<Shape> QuantizedMatmul::output_shapes(const std::vector<array>& inpu
 
 bool QuantizedMatmul::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const QuantizedMatmul*>(&other);
-  return o && o->group_size_ == group_size_ && o->bits_ == bits_ && o->mode_ == mode_ && o->transpose_ == transpose_;
+  return o && o->state() == state();
 }
 
 // ---- GatherQMM ----
@@ -742,7 +742,7 @@ std::vector<Shape> GatherQMM::output_shapes(const std::vector<array>& inputs) {
 
 bool GatherQMM::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const GatherQMM*>(&other);
-  return o && o->group_size_ == group_size_ && o->bits_ == bits_ && o->mode_ == mode_ && o->transpose_ == transpose_;
+  return o && o->state() == state();
 }
 
 }  // namespace kiln
